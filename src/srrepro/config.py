@@ -1,0 +1,60 @@
+"""Loading and validating the workflow configuration against its JSON schema.
+
+Error messages name the offending key as a dotted path (e.g. ``variants.fasrgan.train.lr_g``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from srrepro.errors import ConfigError
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"config key '{_key_path(error)}': unknown key(s) {', '.join(repr(k) for k in extra)}{hint}"
+    return f"config key '{_key_path(error)}': {error.message}"
+
+
+def validate_config(config: dict, schema_path: str | Path) -> None:
+    """Raise :class:`ConfigError` listing every schema violation of ``config``, each naming its key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = "\n  ".join(_describe(e) for e in errors)
+        raise ConfigError(f"invalid configuration ({len(errors)} problem(s)):\n  {lines}")
+    _check_references(config)
+
+
+def _check_references(config: dict) -> None:
+    variants = config["variants"]
+    for name, variant in variants.items():
+        source = variant.get("init_from")
+        if source is not None and source not in variants:
+            raise ConfigError(
+                f"config key 'variants.{name}.init_from': '{source}' is not a variant; known: {', '.join(variants)}"
+            )
+
+
+def load_config(path: str | Path, schema_path: str | Path) -> dict:
+    """Read a YAML configuration file and validate it."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read configuration file {path}: {err}") from err
+    if not isinstance(config, dict):
+        raise ConfigError(f"configuration file {path} does not contain a mapping")
+    validate_config(config, schema_path)
+    return config

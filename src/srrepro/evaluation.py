@@ -1,0 +1,78 @@
+"""Evaluate a folder of SR images against a folder of HR images, producing tidy per-image rows.
+
+Rows have the columns ``model, dataset, image, metric, value, note``; a metric that cannot be computed gets
+an empty value and its reason in ``note`` (shown as ``n/a (reason)`` in tables, never as 0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from srrepro.errors import MetricUnavailable, SrreproError
+from srrepro.images import list_images, read_image
+from srrepro.metrics import get_metric
+
+COLUMNS = ["model", "dataset", "image", "metric", "value", "note"]
+
+
+def pair_images(sr_dir: str | Path, hr_dir: str | Path) -> list[tuple[str, Path, Path]]:
+    """Pair SR and HR files by file stem; every HR image must have an SR counterpart."""
+    sr_by_stem = {p.stem: p for p in list_images(sr_dir)}
+    pairs = []
+    for hr in list_images(hr_dir):
+        sr = sr_by_stem.get(hr.stem)
+        if sr is None:
+            raise SrreproError(f"no SR image for HR image {hr} in {sr_dir} (expected a file named {hr.stem}.*)")
+        pairs.append((hr.stem, sr, hr))
+    return pairs
+
+
+def evaluate_folder(
+    sr_dir: str | Path,
+    hr_dir: str | Path,
+    metrics: list[str],
+    *,
+    scale: int,
+    model: str = "",
+    dataset: str = "",
+    metric_options: dict | None = None,
+) -> pd.DataFrame:
+    """Compute every metric on every (SR, HR) pair; return tidy rows."""
+    pairs = pair_images(sr_dir, hr_dir)
+    built, unavailable = {}, {}
+    for name in metrics:
+        try:
+            built[name] = get_metric(name, scale=scale, **(metric_options or {}).get(name, {}))
+        except MetricUnavailable as err:
+            unavailable[name] = err.reason
+    rows: list[dict] = []
+    for image, sr_path, hr_path in pairs:
+        sr, hr = read_image(sr_path), read_image(hr_path)
+        if sr.shape != hr.shape:
+            raise SrreproError(f"SR image {sr_path} has shape {sr.shape} but HR image {hr_path} has {hr.shape}")
+        for name in metrics:
+            value, note = np.nan, unavailable.get(name, "")
+            if name in built:
+                try:
+                    value = float(built[name](sr, hr))
+                except MetricUnavailable as err:
+                    note = err.reason
+            rows.append(_row(model, dataset, image, name, value, note))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _row(model: str, dataset: str, image: str, metric: str, value: float, note: str) -> dict:
+    return {"model": model, "dataset": dataset, "image": image, "metric": metric, "value": value, "note": note}
+
+
+def dataset_means(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each metric per (model, dataset); a metric with any missing value is n/a with its note."""
+    out = []
+    for (model, dataset, metric), group in rows.groupby(["model", "dataset", "metric"], sort=False):
+        notes = sorted({n for n in group["note"].fillna("") if n})
+        value = group["value"].mean() if group["value"].notna().all() else np.nan
+        out.append(_row(model, dataset, f"mean of {len(group)}", metric, value, "; ".join(notes)))
+    return pd.DataFrame(out, columns=COLUMNS)

@@ -1,0 +1,89 @@
+"""Report tables: per-image metric rows → dataset means → mean ± std over seeds, as Markdown and CSV."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from srrepro.atomic import write_text
+from srrepro.evaluation import dataset_means
+
+_SEED_SUFFIX = re.compile(r"^(?P<variant>.+)-s(?P<seed>\d+)$")
+DIGITS = {"psnr": 2, "ssim": 4, "rmse": 3, "lpips": 4, "niqe": 4, "ma": 4, "pi": 4}
+
+
+def read_metric_files(paths: list[str | Path]) -> pd.DataFrame:
+    """Concatenate tidy metric CSVs (model, dataset, image, metric, value, note)."""
+    frames = [pd.read_csv(p, keep_default_na=True, dtype={"note": str}) for p in paths]
+    return pd.concat(frames, ignore_index=True)
+
+
+def split_model(model: str) -> tuple[str, int | None]:
+    """``'fasrgan-s1'`` → ``('fasrgan', 1)``; ``'bicubic'`` → ``('bicubic', None)``."""
+    match = _SEED_SUFFIX.match(model)
+    return (match["variant"], int(match["seed"])) if match else (model, None)
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std over seeds of each (variant, dataset, metric) dataset mean.
+
+    Columns: variant, dataset, metric, mean, std, seeds, note. ``mean`` is NaN with a note when unavailable.
+    """
+    means = dataset_means(rows)
+    means[["variant", "seed"]] = [split_model(m) for m in means["model"]]
+    out = []
+    for (variant, dataset, metric), group in means.groupby(["variant", "dataset", "metric"], sort=False):
+        values = group["value"]
+        notes = "; ".join(sorted({n for n in group["note"].fillna("") if n}))
+        available = values.notna().all()
+        out.append(
+            {
+                "variant": variant,
+                "dataset": dataset,
+                "metric": metric,
+                "mean": values.mean() if available else np.nan,
+                "std": values.std(ddof=1) if available and len(values) > 1 else np.nan,
+                "seeds": len(values),
+                "note": notes,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def format_cell(mean: float, std: float, metric: str, note: str = "") -> str:
+    """``'30.15 ± 0.02'``; ``'n/a (reason)'`` when the value could not be computed."""
+    if pd.isna(mean):
+        return f"n/a ({note})" if note else "n/a"
+    digits = DIGITS.get(metric.lower(), 4)
+    return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def wide_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """One row per variant, one column per (dataset, metric), cells formatted."""
+    summary = summary.copy()
+    summary["label"] = [labels.get(v, v) for v in summary["variant"]]
+    summary["column"] = summary["dataset"] + " " + summary["metric"].str.upper()
+    summary["cell"] = [format_cell(m, s, k, n) for m, s, k, n in zip(summary["mean"], summary["std"], summary["metric"], summary["note"])]
+    table = summary.pivot(index="label", columns="column", values="cell")
+    order = list(dict.fromkeys(summary["label"]))
+    columns = list(dict.fromkeys(summary["column"]))
+    return table.loc[order, columns]
+
+
+def write_table(table: pd.DataFrame, md_path: str | Path, csv_path: str | Path, title: str, notes: list[str]) -> None:
+    """Write a table as Markdown (with a title and notes) and as CSV, atomically."""
+    body = tabulate(table.reset_index(), headers="keys", tablefmt="github", showindex=False)
+    text = f"# {title}\n\n{body}\n" + "".join(f"\n- {n}" for n in notes) + ("\n" if notes else "")
+    write_text(md_path, text)
+    write_text(csv_path, table.to_csv())
+
+
+def model_labels(models: list[str], variant_labels: dict[str, str]) -> dict[str, str]:
+    """Display labels by variant name; bicubic gets its own."""
+    labels = {"bicubic": "Bicubic"}
+    labels.update(variant_labels)
+    return {split_model(m)[0]: labels.get(split_model(m)[0], m) for m in models}

@@ -1,0 +1,37 @@
+"""Turn a model specification into an upscaling function ``lr_uint8_rgb -> sr_uint8_rgb``.
+
+``'bicubic'`` is MATLAB-compatible bicubic interpolation; anything else is a checkpoint file, either ours or an
+official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from srrepro.bicubic import imresize
+from srrepro.errors import CheckpointError
+
+Upscaler = Callable[[np.ndarray], np.ndarray]
+
+
+def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler:
+    """Return the upscaling function for ``spec`` ('bicubic' or a checkpoint path)."""
+    if spec == "bicubic":
+        return lambda lr: imresize(lr, scale)
+    from srrepro.inference import upscale
+    from srrepro.models.checkpoints import load_generator
+
+    path = Path(spec)
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} does not exist (use 'bicubic' or a checkpoint path)")
+    generator = load_generator(path).eval()
+
+    def run(lr: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return upscale(generator, lr, tile=tile)
+
+    return run

@@ -1,0 +1,21 @@
+# Datasets: the embedded demo photographs or benchmark sets from the mirror, HR mod-cropped, LR by MATLAB bicubic.
+
+
+rule prepare_dataset:
+    output:
+        directory(f"{DATA}/{{dataset}}"),
+    log:
+        f"logs/prepare/{{dataset}}.log",
+    conda:
+        "../../environment.yml"
+    params:
+        cli=SRREPRO,
+        scale=SCALE,
+        mirror=mirror_option(),
+    shell:
+        "{params.cli} prepare {wildcards.dataset} {output} --scale {params.scale} {params.mirror} > {log} 2>&1"
+
+
+rule prepare_data:
+    input:
+        expand(f"{DATA}/{{dataset}}", dataset=sorted({config["data"]["train"], *TEST_SETS})),

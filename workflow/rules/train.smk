@@ -1,0 +1,29 @@
+# Training: one job per (variant, seed). Checkpoints live beside the final model and are not declared as outputs,
+# so Snakemake never deletes them and an interrupted job resumes from the last one.
+
+
+rule train:
+    input:
+        data=f"{DATA}/{config['data']['train']}",
+        val=validation_data,
+        init=init_checkpoint,
+    output:
+        f"{RESULTS}/models/{{variant}}/seed{{seed}}/model.pt",
+    log:
+        f"logs/train/{{variant}}-s{{seed}}.log",
+    conda:
+        "../../environment.yml"
+    threads: threads_per_job()
+    resources:
+        gpu=0,
+    params:
+        cli=SRREPRO,
+        variant=lambda w: json.dumps(VARIANTS[w.variant], sort_keys=True),
+        run_dir=lambda w: f"{RESULTS}/train/{w.variant}/seed{w.seed}",
+        val=lambda w, input: f"--val {input.val[0]}" if input.val else "",
+        init=lambda w, input: f"--init {input.init[0]}" if input.init else "",
+        assets=asset_options(),
+    shell:
+        "{params.cli} train --variant-json {params.variant:q} --data {input.data} --run-dir {params.run_dir}"
+        " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
+        " > {log} 2>&1"
