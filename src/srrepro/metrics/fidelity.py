@@ -1,0 +1,124 @@
+"""Fidelity metrics of the main paper's evaluation protocol: PSNR and SSIM on Y, and the PIRM-2018 RMSE.
+
+* Y = 16 + (65.481 R + 128.553 G + 24.966 B) with R, G, B in [0, 1]: the BT.601 luma on the 0..255 scale,
+  kept as float for PSNR and SSIM (the authors' BasicSR code; reproduces Table I).
+* ``shave`` pixels are removed on every side before measuring (the scale, 4, by default).
+* SSIM (Wang et al. 2004): 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255, 'valid'
+  filtering, mean of the SSIM map.
+
+Inputs are uint8 RGB arrays (H, W, 3) of equal shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import correlate1d
+
+from srrepro.metrics.registry import register_metric
+
+_Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
+_SSIM_RADIUS = 5
+_SSIM_SIGMA = 1.5
+_C1 = (0.01 * 255) ** 2
+_C2 = (0.03 * 255) ** 2
+# PIRM-2018 evaluate_results.m: shave_width = 4, independent of the scale factor.
+PIRM_SHAVE = 4
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """Float64 Y channel (16..235 scale, not rounded) of a uint8 RGB image (H, W, 3)."""
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {img.shape}")
+    return 16.0 + img.astype(np.float64) @ _Y_WEIGHTS
+
+
+def _pair_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> tuple[np.ndarray, np.ndarray]:
+    """Y channels of both images with ``shave`` pixels removed from every border."""
+    sr, hr = np.asarray(sr), np.asarray(hr)
+    if sr.shape != hr.shape:
+        raise ValueError(f"image shapes differ: sr {sr.shape} vs hr {hr.shape}")
+    if shave < 0 or 2 * shave >= min(sr.shape[:2]):
+        raise ValueError(f"shave {shave} is invalid for images of shape {sr.shape}")
+    region = (slice(shave, sr.shape[0] - shave), slice(shave, sr.shape[1] - shave))
+    return rgb_to_y(sr)[region], rgb_to_y(hr)[region]
+
+
+def psnr(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
+    """PSNR in dB on float Y, 10 log10(255^2 / MSE), after shaving ``shave`` pixels; inf for identical images."""
+    a, b = _pair_y(sr, hr, shave)
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def _gaussian_window() -> np.ndarray:
+    offsets = np.arange(-_SSIM_RADIUS, _SSIM_RADIUS + 1, dtype=np.float64)
+    window = np.exp(-(offsets**2) / (2 * _SSIM_SIGMA**2))
+    return window / window.sum()
+
+
+def _filter_valid(img: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Separable Gaussian filtering keeping only the 'valid' part (no padding influence)."""
+    out = correlate1d(correlate1d(img, window, axis=0), window, axis=1)
+    r = _SSIM_RADIUS
+    return out[r:-r, r:-r]
+
+
+def ssim(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
+    """Mean SSIM on float Y after shaving ``shave`` pixels (Gaussian 11x11, sigma 1.5, valid filtering)."""
+    a, b = _pair_y(sr, hr, shave)
+    if min(a.shape) < 2 * _SSIM_RADIUS + 1:
+        raise ValueError(f"images too small for an 11x11 SSIM window after shaving: {a.shape}")
+    window = _gaussian_window()
+    mu_a, mu_b = _filter_valid(a, window), _filter_valid(b, window)
+    var_a = _filter_valid(a * a, window) - mu_a**2
+    var_b = _filter_valid(b * b, window) - mu_b**2
+    cov = _filter_valid(a * b, window) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + _C1) * (2 * cov + _C2)) / ((mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2))
+    return float(ssim_map.mean())
+
+
+def rmse(sr: np.ndarray, hr: np.ndarray, shave: int = 0) -> float:
+    """Per-image RMSE on the 8-bit Y channel, as the PIRM-2018 evaluation code measures it.
+
+    The PIRM code (roimehrez/PIRM2018, ``calc_scores.m``) converts each uint8 image with MATLAB ``rgb2ycbcr``,
+    whose uint8 output rounds Y to integers, shaves ``shave_width`` pixels (4 in ``evaluate_results.m``) and
+    takes ``immse`` in double precision. It reports a dataset RMSE as sqrt(mean of the per-image MSEs), so
+    aggregate ``rmse**2`` over images and take the square root to match it; the mean of per-image RMSEs is lower.
+    """
+    a, b = _pair_y(sr, hr, shave)
+    # MATLAB's uint8 conversion rounds half away from zero; Y is positive, so floor(y + 0.5).
+    a, b = np.floor(a + 0.5), np.floor(b + 0.5)
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def _as_metric(function, name: str, shave: int, lower_is_better: bool):
+    def metric(sr: np.ndarray, hr: np.ndarray) -> float:
+        return function(sr, hr, shave)
+
+    metric.name = name
+    metric.needs_reference = True
+    metric.lower_is_better = lower_is_better
+    return metric
+
+
+@register_metric("psnr", needs_reference=True, lower_is_better=False,
+                 description="PSNR (dB) on float Y (BT.601), border of `scale` pixels shaved")
+def make_psnr(scale: int = 4, shave: int | None = None):
+    """PSNR metric; ``shave`` defaults to ``scale``."""
+    return _as_metric(psnr, "psnr", scale if shave is None else shave, lower_is_better=False)
+
+
+@register_metric("ssim", needs_reference=True, lower_is_better=False,
+                 description="SSIM (Gaussian 11x11, sigma 1.5) on float Y, border of `scale` pixels shaved")
+def make_ssim(scale: int = 4, shave: int | None = None):
+    """SSIM metric; ``shave`` defaults to ``scale``."""
+    return _as_metric(ssim, "ssim", scale if shave is None else shave, lower_is_better=False)
+
+
+@register_metric("rmse", needs_reference=True, lower_is_better=True,
+                 description="RMSE on 8-bit Y as in the PIRM-2018 code, 4-pixel border shaved")
+def make_rmse(scale: int = 4, shave: int | None = None):
+    """RMSE metric; ``shave`` defaults to the PIRM code's shave_width of 4 whatever the scale."""
+    del scale  # accepted for a uniform factory signature; the PIRM shave does not depend on it
+    return _as_metric(rmse, "rmse", PIRM_SHAVE if shave is None else shave, lower_is_better=True)
