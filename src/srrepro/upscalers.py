@@ -18,17 +18,23 @@ from srrepro.errors import CheckpointError
 Upscaler = Callable[[np.ndarray], np.ndarray]
 
 
+def load_generator(spec: str) -> torch.nn.Module:
+    """A generator from one of our checkpoints or an official ESRGAN-style file."""
+    from srrepro.models.checkpoints import is_own_checkpoint, load_model, load_official
+
+    path = Path(spec)
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} does not exist (use 'bicubic' or a checkpoint path)")
+    return load_model(path) if is_own_checkpoint(path) else load_official(path)
+
+
 def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler:
     """Return the upscaling function for ``spec`` ('bicubic' or a checkpoint path)."""
     if spec == "bicubic":
         return lambda lr: imresize(lr, scale)
     from srrepro.inference import upscale
-    from srrepro.models.checkpoints import load_generator
 
-    path = Path(spec)
-    if not path.is_file():
-        raise CheckpointError(f"model file {path} does not exist (use 'bicubic' or a checkpoint path)")
-    generator = load_generator(path).eval()
+    generator = load_generator(spec).eval()
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

@@ -1,0 +1,172 @@
+"""Checkpoints: the old-ESRGAN key naming of the released weights (facts §2, §4) and the project's own format.
+
+Key map (ours ↔ official; nb RRDBs, n upsampling stages):
+    conv_first.*                          ↔ model.0.*
+    trunk.blocks.{i}.rdb{k}.convs.{j}.*   ↔ model.1.sub.{i}.RDB{k}.conv{j+1}.0.*   (j = 0..3)
+    trunk.blocks.{i}.rdb{k}.conv_out.*    ↔ model.1.sub.{i}.RDB{k}.conv5.0.*
+    trunk.conv.*                          ↔ model.1.sub.{nb}.*
+    upconvs.{u}.*                         ↔ model.{3 + 3u}.*                      (model.3, model.6 at x4)
+    conv_hr.*                             ↔ model.{2 + 3n}.*                      (model.8 at x4)
+    conv_last.*                           ↔ model.{4 + 3n}.*                      (model.10 at x4)
+RRDBNet (RRDB_ESRGAN_x4, RRDB_PSNR_x4, FASRGAN_G, FsSRGAN_G with a 64-channel first conv) and the shared extractor
+(FsSRGAN_E: model.0 and model.1 only) use the same map.
+
+Own format: a dict {'format': 'srrepro.model', 'version': 1, 'arch', 'options', 'state_dict'} written atomically;
+``load_model`` rebuilds the architecture from the registry. Every load uses ``weights_only=True`` on the CPU and any
+failure raises :class:`CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from srrepro.atomic import atomic_path
+from srrepro.errors import CheckpointError
+from srrepro.models.registry import build_model
+
+FORMAT = "srrepro.model"
+VERSION = 1
+
+_OFF_RDB = re.compile(r"model\.1\.sub\.(\d+)\.RDB([123])\.conv([1-5])\.0\.(weight|bias)")
+_OFF_SUB = re.compile(r"model\.1\.sub\.(\d+)\.(weight|bias)")
+_OFF_TOP = re.compile(r"model\.(\d+)\.(weight|bias)")
+_OUR_RDB = re.compile(r"trunk\.blocks\.(\d+)\.rdb([123])\.(?:convs\.(\d)|conv_out)\.(weight|bias)")
+_OUR_UP = re.compile(r"upconvs\.(\d+)\.(weight|bias)")
+_OUR_PLAIN = re.compile(r"(conv_first|trunk\.conv|conv_hr|conv_last)\.(weight|bias)")
+
+
+def _official_layout(keys) -> tuple[int, int]:
+    """(nb, number of upsampling stages) of an official state dict; 0 stages for an extractor."""
+    subs = {int(m[1]) for k in keys if (m := _OFF_RDB.fullmatch(k))}
+    tops = {int(m[1]) for k in keys if (m := _OFF_TOP.fullmatch(k))}
+    fits = [n for n in range(1, 5) if {3 + 3 * u for u in range(n)} | {2 + 3 * n, 4 + 3 * n} <= tops]
+    return len(subs), max(fits, default=0)
+
+
+def official_to_ours(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename old-ESRGAN keys to ours; raises ValueError on a key outside the layout."""
+    nb, n_up = _official_layout(state_dict)
+    top = {0: "conv_first", **{3 + 3 * u: f"upconvs.{u}" for u in range(n_up)}}
+    if n_up:
+        top.update({2 + 3 * n_up: "conv_hr", 4 + 3 * n_up: "conv_last"})
+    out = {}
+    for key, value in state_dict.items():
+        if m := _OFF_RDB.fullmatch(key):
+            conv = "conv_out" if m[3] == "5" else f"convs.{int(m[3]) - 1}"
+            out[f"trunk.blocks.{m[1]}.rdb{m[2]}.{conv}.{m[4]}"] = value
+        elif (m := _OFF_SUB.fullmatch(key)) and int(m[1]) == nb:
+            out[f"trunk.conv.{m[2]}"] = value
+        elif (m := _OFF_TOP.fullmatch(key)) and int(m[1]) in top:
+            out[f"{top[int(m[1])]}.{m[2]}"] = value
+        else:
+            raise ValueError(f"key '{key}' is not part of the old ESRGAN layout (nb={nb}, {n_up} upsampling stages)")
+    return out
+
+
+def ours_to_official(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename our RRDBNet / SharedExtractor keys to the old-ESRGAN naming; raises ValueError on other keys."""
+    nb = len({m[1] for k in state_dict if (m := _OUR_RDB.fullmatch(k))})
+    n_up = len({m[1] for k in state_dict if (m := _OUR_UP.fullmatch(k))})
+    plain = {"conv_first": "model.0", "trunk.conv": f"model.1.sub.{nb}",
+             "conv_hr": f"model.{2 + 3 * n_up}", "conv_last": f"model.{4 + 3 * n_up}"}
+    out = {}
+    for key, value in state_dict.items():
+        if m := _OUR_RDB.fullmatch(key):
+            conv = 5 if m[3] is None else int(m[3]) + 1
+            out[f"model.1.sub.{m[1]}.RDB{m[2]}.conv{conv}.0.{m[4]}"] = value
+        elif m := _OUR_UP.fullmatch(key):
+            out[f"model.{3 + 3 * int(m[1])}.{m[2]}"] = value
+        elif m := _OUR_PLAIN.fullmatch(key):
+            out[f"{plain[m[1]]}.{m[2]}"] = value
+        else:
+            raise ValueError(f"key '{key}' has no old-ESRGAN equivalent")
+    return out
+
+
+def describe_official(state_dict: dict[str, torch.Tensor]) -> tuple[str, dict]:
+    """(arch, options) of the network an official state dict belongs to, inferred from its keys and shapes."""
+    nb, n_up = _official_layout(state_dict)
+    first = state_dict["model.0.weight"]
+    nf, in_nc = first.shape[0], first.shape[1]
+    gc = state_dict["model.1.sub.0.RDB1.conv1.0.weight"].shape[0] if nb else 32
+    if n_up == 0:
+        return "fs_extractor", {"in_nc": int(in_nc), "nf": int(nf), "nb": nb, "gc": int(gc)}
+    out_nc = state_dict[f"model.{4 + 3 * n_up}.weight"].shape[0]
+    return "rrdbnet", {"in_nc": int(in_nc), "out_nc": int(out_nc), "nf": int(nf), "nb": nb, "gc": int(gc),
+                       "scale": 2**n_up}
+
+
+def _torch_load(path: str | os.PathLike):
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' does not exist or is not a file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt or foreign files
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CheckpointError(f"'{path}' is not a readable tensor-only torch checkpoint: "
+                              f"{type(err).__name__}: {first_line}") from err
+
+
+def _load_strict(model: nn.Module, state_dict: dict, path) -> None:
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"'{path}' does not match the {type(model).__name__} architecture: {err}") from err
+
+
+def load_official(path: str | os.PathLike, model: nn.Module | None = None) -> nn.Module:
+    """Load an official old-ESRGAN style file (RRDB_ESRGAN_x4, RRDB_PSNR_x4, FASRGAN_G, FsSRGAN_E, FsSRGAN_G).
+
+    Without ``model`` the architecture (RRDBNet or shared extractor, nb, widths, scale) is inferred from the keys.
+    Loading is strict: any missing, unexpected or mis-shaped key raises CheckpointError.
+    """
+    obj = _torch_load(path)
+    for wrapper in ("params_ema", "params", "state_dict"):
+        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            obj = obj[wrapper]
+    if not isinstance(obj, dict) or "model.0.weight" not in obj:
+        raise CheckpointError(f"'{path}' is not an old-ESRGAN state dict (no 'model.0.weight' key)")
+    try:
+        state_dict = official_to_ours(obj)
+        arch, options = describe_official(obj)
+    except (ValueError, KeyError) as err:
+        raise CheckpointError(f"'{path}': {err}") from err
+    if model is None:
+        model = build_model(arch, **options)
+    _load_strict(model, state_dict, path)
+    return model
+
+
+def save_model(model: nn.Module, arch: str, options: dict, path: str | os.PathLike) -> None:
+    """Write ``model`` with the registry name and options that rebuild it, atomically."""
+    payload = {"format": FORMAT, "version": VERSION, "arch": arch, "options": dict(options),
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def is_own_checkpoint(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds a checkpoint written by :func:`save_model` (CheckpointError if unreadable)."""
+    obj = _torch_load(path)
+    return isinstance(obj, dict) and obj.get("format") == FORMAT
+
+
+def load_model(path: str | os.PathLike) -> nn.Module:
+    """Rebuild and strictly load a model written by :func:`save_model`."""
+    obj = _torch_load(path)
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise CheckpointError(f"'{path}' is not an srrepro model checkpoint (missing format '{FORMAT}')")
+    if obj.get("version") != VERSION:
+        raise CheckpointError(f"'{path}' has checkpoint version {obj.get('version')!r}; this code reads {VERSION}")
+    try:
+        model = build_model(obj["arch"], **obj["options"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"'{path}': cannot build architecture {obj.get('arch')!r}: {err}") from err
+    _load_strict(model, obj["state_dict"], path)
+    return model
