@@ -1,0 +1,131 @@
+"""Loss terms of the three papers (implementation-facts §5, §10) and the generator totals (Eq. 9, Eq. 11).
+
+Every GAN term works on raw logits with BCE-with-logits and mean reduction, except Wu's, which takes probabilities. ``c_*`` are global scores,
+``m_*`` are fine-grained map logits (same shape as the image). Weights (λ) are applied by the totals, never inside a term.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from srrepro import assets, backbones
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, criterion: str = "l1") -> torch.Tensor:
+    """Eq. 3: mean absolute error (``criterion='l1'``) or mean squared error (``'mse'``, SRGAN-MSE)."""
+    return F.l1_loss(sr, hr) if criterion == "l1" else F.mse_loss(sr, hr)
+
+
+class PerceptualLoss(nn.Module):
+    """Eq. 4: L1 between frozen features of SR and HR; inputs are RGB in [0, 1], normalised with ImageNet mean/std.
+
+    ``features`` is the truncated extractor, e.g. VGG19 ``features[:35]`` (conv5_4 before ReLU) or VGG16
+    ``features[:29]`` (conv5_3 before ReLU). Its parameters are frozen; gradients still reach SR.
+    """
+
+    def __init__(self, features: nn.Module):
+        super().__init__()
+        self.features = features.eval()
+        for param in self.features.parameters():
+            param.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def train(self, mode: bool = True) -> "PerceptualLoss":
+        """The extractor stays in eval mode."""
+        return self
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        fake = self.features((sr - self.mean) / self.std)
+        with torch.no_grad():
+            real = self.features((hr - self.mean) / self.std)
+        return F.l1_loss(fake, real)
+
+
+def ragan_g(c_real: torch.Tensor, c_fake: torch.Tensor) -> torch.Tensor:
+    """Relativistic average loss of G (Eq. 7): the real prediction is detached."""
+    c_real = c_real.detach()
+    return (_bce(c_real - c_fake.mean(), 0.0) + _bce(c_fake - c_real.mean(), 1.0)) / 2
+
+
+def ragan_d(c_real: torch.Tensor, c_fake: torch.Tensor) -> torch.Tensor:
+    """Relativistic average loss of D (Eq. 1)."""
+    return (_bce(c_real - c_fake.mean(), 1.0) + _bce(c_fake - c_real.mean(), 0.0)) / 2
+
+
+def map_d(m_real: torch.Tensor, m_fake: torch.Tensor) -> torch.Tensor:
+    """Fine-grained map loss of D (Eq. 2), per pixel and channel: [BCE(M_r, 1) + BCE(M_f, 0)] / 2."""
+    return (_bce(m_real, 1.0) + _bce(m_fake, 0.0)) / 2
+
+
+def map_g(m_fake: torch.Tensor) -> torch.Tensor:
+    """Fine-grained map loss of G (Eq. 6) without its constant real half: BCE(M_f, 1) / 2."""
+    return _bce(m_fake, 1.0) / 2
+
+
+def attention_loss(sr: torch.Tensor, hr: torch.Tensor, m_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 8: mean(|SR − HR| · (1 − σ(M_f))), the weight detached (it steers G, it does not train D)."""
+    weight = 1 - torch.sigmoid(m_fake.detach())
+    return ((sr - hr).abs() * weight).mean()
+
+
+def bce_g(c_fake: torch.Tensor) -> torch.Tensor:
+    """Standard (SRGAN) adversarial loss of G: BCE(D(SR), 1)."""
+    return _bce(c_fake, 1.0)
+
+
+def bce_d(c_real: torch.Tensor, c_fake: torch.Tensor) -> torch.Tensor:
+    """Standard (SRGAN) adversarial loss of D: BCE(D(HR), 1) + BCE(D(SR), 0)."""
+    return _bce(c_real, 1.0) + _bce(c_fake, 0.0)
+
+
+def wu_g(p_fake: torch.Tensor) -> torch.Tensor:
+    """Wu's adversarial term of G: mean(1 − D(G(z))); D outputs probabilities (the leftthomas D ends in a sigmoid)."""
+    return (1 - p_fake).mean()
+
+
+def wu_d(p_real: torch.Tensor, p_fake: torch.Tensor) -> torch.Tensor:
+    """Wu's (leftthomas SRGAN) loss of D on probabilities: 1 − mean D(HR) + mean D(SR)."""
+    return 1 - p_real.mean() + p_fake.mean()
+
+
+def weighted_total(terms: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
+    """Generator total Σ λ_name · term_name over the terms present.
+
+    FASRGAN, Eq. 9: L_percep + λ1 (L_entire + L_fine) + λ2 L_attention + λ3 L_1 with terms ``perceptual``, ``gan``
+    (L_entire), ``map`` (L_fine, its own weight w_map as in §5), ``attention`` (λ2) and ``pixel`` (λ3).
+    Fs-SRGAN, Eq. 11: L_percep + λ1 L_adv + λ2 L_1 with terms ``perceptual``, ``gan`` and ``pixel``.
+    """
+    return sum(weights[name] * value for name, value in terms.items())
+
+
+# layer name → (VGG arch, asset name, number of ``features`` modules kept: up to the conv, before its ReLU)
+PERCEPTUAL_LAYERS = {"vgg19_conv5_4": ("vgg19", "vgg19", 35), "vgg16_conv5_3": ("vgg16", "vgg16-features", 29)}
+
+
+def perceptual_features(layer: str, asset_options: dict) -> tuple[nn.Module, dict | str]:
+    """(truncated VGG ``features``, provenance) for ``layer``, fetched with ``cache_dir`` / ``local_paths``.
+
+    ``asset_options['perceptual_features']`` (an nn.Module) replaces the VGG extractor. Raises
+    :class:`~srrepro.errors.AssetUnavailable` when the weights cannot be obtained (VGG19 needs a network or a local file).
+    """
+    injected = asset_options.get("perceptual_features")
+    if injected is not None:
+        return injected, "perceptual_features module injected by the caller"
+    arch, asset, stop = PERCEPTUAL_LAYERS[layer]
+    path = Path(assets.fetch_asset(asset, asset_options.get("cache_dir"), asset_options.get("local_paths")))
+    sidecar = path.with_name(path.name + ".provenance.json")
+    provenance = json.loads(sidecar.read_text()) if sidecar.is_file() else {"file": str(path)}
+    return backbones.vgg_features(arch, path).features[:stop], {"layer": layer, **provenance}

@@ -1,0 +1,193 @@
+"""Per-variant optimisation steps: one table maps a procedure name to its step function and GAN objective.
+
+Every GAN variant is driven through a :class:`~srrepro.models.feature_sharing.FeatureSharingGAN` view
+(E, G, D): SR = G(E(LR)) and D sees E(img). Plain pairs have E = identity. The generator optimiser holds E and G,
+the discriminator optimiser D and E, so with a real extractor E is trained by both objectives (facts §4):
+
+* G step: D frozen (E not); adversarial terms reach E through E(LR) and E(SR); D's real prediction is computed
+  without gradient (detached).
+* D step: D and E receive the D-loss gradient; SR is detached.
+
+Per iteration one G step then one D step, except Wu's procedure (leftthomas code order: D step, then G step on the
+same SR).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from srrepro.errors import ConfigError
+from srrepro.training import losses
+
+
+@dataclass
+class Networks:
+    """The trained networks: ``model`` is what is saved; ``extractor``/``trunk``/``discriminator`` its GAN view."""
+
+    model: nn.Module
+    extractor: nn.Module
+    trunk: nn.Module
+    discriminator: nn.Module | None
+
+    def generate(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.trunk(self.extractor(lr))
+
+    def discriminate(self, img: torch.Tensor):
+        return self.discriminator(self.extractor(img))
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return [*self.extractor.parameters(), *self.trunk.parameters()]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [*self.discriminator.parameters(), *self.extractor.parameters()]
+
+
+@dataclass
+class StepContext:
+    """Everything a step needs: networks, optimisers, loss weights, the perceptual criterion, autocast factory."""
+
+    nets: Networks
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer | None
+    weights: dict[str, float]
+    pixel_criterion: str
+    perceptual: nn.Module | None
+    autocast: Callable[[], AbstractContextManager]
+    procedure: str
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A GAN objective on raw D outputs; ``fine_grained`` adds the map and attention terms (FASRGAN)."""
+
+    gan_g: Callable[[torch.Tensor | None, torch.Tensor], torch.Tensor]
+    gan_d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    relativistic: bool
+    fine_grained: bool
+    d_first: bool = False
+
+    def split(self, out, procedure: str):
+        """(score, map) of a D output; a map is required by fine-grained objectives."""
+        if isinstance(out, tuple):
+            return out
+        if self.fine_grained:
+            raise ConfigError(f"procedure '{procedure}' needs a discriminator with a fine-grained map output "
+                              f"(e.g. 'unet_fa'); key 'discriminator.arch' / 'generator.arch'")
+        return out, None
+
+    def g_terms(self, real, fake, sr, hr, weights, procedure) -> dict[str, torch.Tensor]:
+        c_fake, m_fake = self.split(fake, procedure)
+        c_real = self.split(real, procedure)[0] if real is not None else None
+        terms = {"gan": self.gan_g(c_real, c_fake)} if weights["gan"] else {}
+        if self.fine_grained and weights["map"]:
+            terms["map"] = losses.map_g(m_fake)
+        if self.fine_grained and weights["attention"]:
+            terms["attention"] = losses.attention_loss(sr, hr, m_fake)
+        return terms
+
+    def d_terms(self, real, fake, procedure) -> dict[str, torch.Tensor]:
+        (c_real, m_real), (c_fake, m_fake) = self.split(real, procedure), self.split(fake, procedure)
+        terms = {"gan": self.gan_d(c_real, c_fake)}
+        if self.fine_grained:
+            terms["map"] = losses.map_d(m_real, m_fake)
+        return terms
+
+
+RAGAN = Objective(losses.ragan_g, losses.ragan_d, relativistic=True, fine_grained=False)
+RAGAN_FA = Objective(losses.ragan_g, losses.ragan_d, relativistic=True, fine_grained=True)
+BCE = Objective(lambda real, fake: losses.bce_g(fake), losses.bce_d, relativistic=False, fine_grained=False)
+BCE_FA = Objective(lambda real, fake: losses.bce_g(fake), losses.bce_d, relativistic=False, fine_grained=True)
+WU = Objective(lambda real, fake: losses.wu_g(fake), losses.wu_d, relativistic=False, fine_grained=False, d_first=True)
+
+
+def _content_terms(ctx: StepContext, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+    terms = {}
+    if ctx.weights["pixel"]:
+        terms["pixel"] = losses.pixel_loss(sr, hr, ctx.pixel_criterion)
+    if ctx.weights.get("perceptual"):
+        terms["perceptual"] = ctx.perceptual(sr, hr)
+    return terms
+
+
+def _update(optimizer: torch.optim.Optimizer, total: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+
+
+def psnr_step(ctx: StepContext, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+    """PSNR-oriented pre-training: pixel loss only."""
+    with ctx.autocast():
+        terms = _content_terms(ctx, ctx.nets.generate(lr), hr)
+        total = losses.weighted_total(terms, ctx.weights)
+    _update(ctx.opt_g, total)
+    return {**{f"g/{k}": v.detach() for k, v in terms.items()}, "g/total": total.detach()}
+
+
+def _g_update(ctx: StepContext, objective: Objective, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+    nets = ctx.nets
+    nets.discriminator.requires_grad_(False)
+    with ctx.autocast():
+        terms = _content_terms(ctx, sr, hr)
+        fake = nets.discriminate(sr)
+        real = None
+        if objective.relativistic:
+            with torch.no_grad():
+                real = nets.discriminate(hr)
+        terms.update(objective.g_terms(real, fake, sr, hr, ctx.weights, ctx.procedure))
+        total = losses.weighted_total(terms, ctx.weights)
+    _update(ctx.opt_g, total)
+    nets.discriminator.requires_grad_(True)
+    return {**{f"g/{k}": v.detach() for k, v in terms.items()}, "g/total": total.detach()}
+
+
+def _d_update(ctx: StepContext, objective: Objective, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+    with ctx.autocast():
+        real = ctx.nets.discriminate(hr)
+        fake = ctx.nets.discriminate(sr.detach())
+        terms = objective.d_terms(real, fake, ctx.procedure)
+        total = sum(terms.values())
+    _update(ctx.opt_d, total)
+    return {**{f"d/{k}": v.detach() for k, v in terms.items()}, "d/total": total.detach()}
+
+
+def gan_step(ctx: StepContext, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One G step and one D step (order from the objective)."""
+    objective = PROCEDURES[ctx.procedure].objective
+    with ctx.autocast():
+        sr = ctx.nets.generate(lr)
+    if objective.d_first:
+        return {**_d_update(ctx, objective, sr, hr), **_g_update(ctx, objective, sr, hr)}
+    return {**_g_update(ctx, objective, sr, hr), **_d_update(ctx, objective, sr, hr)}
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A training procedure: its step, its GAN objective (None: no discriminator) and the loss weights it accepts
+    with their defaults (the papers' values)."""
+
+    step: Callable[[StepContext, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
+    objective: Objective | None
+    loss_defaults: dict[str, float]
+
+
+_ESRGAN_WEIGHTS = {"pixel": 1e-2, "perceptual": 1.0, "gan": 5e-3}
+_SRGAN_WEIGHTS = {"pixel": 0.0, "perceptual": 1.0, "gan": 1e-3}
+
+PROCEDURES: dict[str, Procedure] = {
+    "psnr": Procedure(psnr_step, None, {"pixel": 1.0}),
+    "esrgan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
+    "fasrgan": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 5e-2}),
+    "fs_srgan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
+    "fa_fs_srgan": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2}),
+    "srgan": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
+    "srgan_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 5e-2}),
+    "srgan_fs": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
+    "wu": Procedure(gan_step, WU, {"pixel": 1.0, "gan": 1e-3}),
+    "spsagan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
+}

@@ -1,0 +1,221 @@
+"""Training procedure at tiny scale on CPU: every variant runs, Fs wiring, resume, determinism, fail-fast."""
+
+from __future__ import annotations
+
+import copy
+import json
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from srrepro.errors import ConfigError, TrainingDiverged
+from srrepro.models.checkpoints import load_model
+from srrepro.training import losses, train_variant
+from srrepro.training.data import PatchSampler, dihedral
+from srrepro.training.procedures import PROCEDURES, StepContext, _d_update, _g_update
+from srrepro.training.trainer import _load_init, build_networks, resolve_variant
+
+TINY_RRDB = {"nf": 8, "nb": 1, "gc": 8}
+TRAIN = {"iterations": 2, "batch_size": 2, "hr_patch": 16, "checkpoint_every": 2, "log_every": 1,
+         "validate_every": 0, "milestones": [1], "lr_g": 1e-3, "lr_d": 1e-3}
+VARIANTS = {
+    "psnr": {"generator": {"arch": "rrdbnet", **TINY_RRDB}},
+    "esrgan": {"generator": {"arch": "rrdbnet", **TINY_RRDB},
+               "discriminator": {"arch": "vgg128", "nf": 8, "input_size": 32}, "train": {"hr_patch": 32}},
+    "fasrgan": {"generator": {"arch": "fasrgan", **TINY_RRDB, "d_nf": 8, "d_input_size": 16}},
+    "fs_srgan": {"generator": {"arch": "fs_srgan", "split": "E1G1", "nf": 8, "gc": 8, "d_nf": 8, "d_input_size": 64},
+                 "train": {"hr_patch": 64}},
+    "fa_fs_srgan": {"generator": {"arch": "fa_fs_srgan", "split": "E1G1", "nf": 8, "gc": 8, "d_nf": 8,
+                                  "d_input_size": 16}},
+    "srgan": {"generator": {"arch": "srresnet", "nf": 8, "nb": 1},
+              "discriminator": {"arch": "srgan_d", "nf": 8, "input_size": 16}},
+    "srgan_fa": {"generator": {"arch": "srgan_fa", "nf": 8, "nb": 1, "d_nf": 8, "d_input_size": 16}},
+    "srgan_fs": {"generator": {"arch": "srgan_fs", "nf": 8, "nb": 1, "d_nf": 8, "d_input_size": 16}},
+    "wu": {"generator": {"arch": "attention_srgan", "nf": 8, "nb": 1, "groups": 2, "reduction": 4},
+           "discriminator": {"arch": "srgan_leftthomas_d", "nf": 8}},
+    "spsagan": {"generator": {"arch": "spsagan", **TINY_RRDB, "nb": 1},
+                "discriminator": {"arch": "vgg128", "nf": 8, "input_size": 32}, "train": {"hr_patch": 32}},
+}
+
+
+def variant(procedure: str, **train) -> dict:
+    spec = copy.deepcopy(VARIANTS[procedure])
+    spec["procedure"] = procedure
+    spec["train"] = {**TRAIN, **spec.get("train", {}), **train}
+    return spec
+
+
+def write_dataset(root, count: int, size: int, seed: int):
+    """HR images constant on 4x4 blocks, so LR = HR[::4, ::4] exactly."""
+    rng = np.random.default_rng(seed)
+    (root / "HR").mkdir(parents=True)
+    (root / "LR_x4").mkdir()
+    for i in range(count):
+        lr = rng.integers(0, 256, (size // 4, size // 4 + 4 * i, 3), dtype=np.uint8)
+        Image.fromarray(lr).save(root / "LR_x4" / f"{i:03d}.png")
+        Image.fromarray(lr.repeat(4, 0).repeat(4, 1)).save(root / "HR" / f"{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("train"), count=3, size=64, seed=1)
+
+
+@pytest.fixture(scope="module")
+def val_dir(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("val"), count=1, size=32, seed=2)
+
+
+def assets():
+    """A tiny fixed feature extractor in place of VGG (the perceptual criterion is tested in test_losses)."""
+    torch.manual_seed(123)
+    return {"perceptual_features": nn.Sequential(nn.Conv2d(3, 4, 3, padding=1)), "provenance": {"test": "injected"}}
+
+
+def run(spec, data_dir, out_dir, seed=0, **kwargs):
+    return train_variant(spec, data_dir, out_dir, seed=seed, threads=1, asset_options=assets(), progress=False,
+                         **kwargs)
+
+
+def test_dihedral_crops_stay_aligned(data_dir):
+    sampler = PatchSampler(data_dir, scale=4, hr_patch=16, seed=0)
+    lr, hr = sampler.sample(16)
+    assert lr.shape == (16, 3, 4, 4) and hr.shape == (16, 3, 16, 16)
+    assert torch.equal(hr[:, :, ::4, ::4], lr)  # HR is nearest-upsampled LR in the fixture
+    x = torch.arange(6.0).view(1, 2, 3)
+    assert len({(tuple(dihedral(x, k).shape), tuple(dihedral(x, k).flatten().tolist())) for k in range(8)}) == 8
+    replay = PatchSampler(data_dir, scale=4, hr_patch=16, seed=0)
+    assert torch.equal(replay.sample(16)[1], hr)
+
+
+@pytest.mark.parametrize("procedure", sorted(VARIANTS))
+def test_every_procedure_trains(procedure, data_dir, tmp_path):
+    assert set(VARIANTS) == set(PROCEDURES)
+    final = run(variant(procedure), data_dir, tmp_path)
+    assert load_model(final)(torch.rand(1, 3, 4, 4)).shape == (1, 3, 16, 16)
+    records = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records] == [1, 2]
+    assert {"g/total", "seconds_per_iteration", "lr_g"} <= set(records[0])
+    if procedure != "psnr":
+        assert {"d/total", "g/gan", "lr_d"} <= set(records[0])
+    if procedure in ("fasrgan", "fa_fs_srgan", "srgan_fa"):
+        assert {"g/map", "g/attention", "d/map"} <= set(records[0])
+    assert records[1]["lr_g"] == pytest.approx(5e-4)  # MultiStepLR milestone 1, gamma 0.5
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and manifest["variant"]["procedure"] == procedure
+    assert manifest["assets"]["provenance"] == {"test": "injected"}
+    assert torch.get_num_threads() == 1
+
+
+def test_feature_sharing_updates_extractor_from_both_objectives():
+    cfg = resolve_variant(variant("fa_fs_srgan"))
+    torch.manual_seed(0)
+    nets = build_networks(cfg)
+    opt_g = torch.optim.Adam(nets.generator_parameters(), lr=1e-2)
+    opt_d = torch.optim.Adam(nets.discriminator_parameters(), lr=1e-2)
+    weights = {k: v for k, v in cfg["losses"].items() if k != "pixel_criterion"}
+    ctx = StepContext(nets, opt_g, opt_d, weights, "l1", losses.PerceptualLoss(nn.Conv2d(3, 4, 1)), nullcontext,
+                      "fa_fs_srgan")
+    lr, hr = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 16, 16)
+    objective = PROCEDURES["fa_fs_srgan"].objective
+
+    def snapshot(module):
+        return [p.detach().clone() for p in module.parameters()]
+
+    def changed(before, module):
+        return any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+
+    e, g, d = snapshot(nets.extractor), snapshot(nets.trunk), snapshot(nets.discriminator)
+    sr = nets.generate(lr)
+    _g_update(ctx, objective, sr, hr)
+    assert changed(e, nets.extractor) and changed(g, nets.trunk) and not changed(d, nets.discriminator)
+    assert all(p.requires_grad for p in nets.discriminator.parameters())
+    e, g = snapshot(nets.extractor), snapshot(nets.trunk)
+    opt_g.zero_grad(set_to_none=True)
+    _d_update(ctx, objective, sr, hr)
+    assert changed(e, nets.extractor) and changed(d, nets.discriminator) and not changed(g, nets.trunk)
+    assert all(p.grad is None for p in nets.trunk.parameters())  # SR detached in the D step
+
+
+def _final_state(path):
+    return load_model(path).state_dict()
+
+
+def _log(run_dir):
+    """Training log records without their timings."""
+    lines = (run_dir / "train_log.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "seconds_per_iteration"} for line in lines]
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_is_bit_identical_and_seeds_matter(data_dir, val_dir, tmp_path):
+    spec = variant("fa_fs_srgan", iterations=4, checkpoint_every=2, validate_every=2,
+                   val_metrics=["psnr", "no_such_metric"])
+    full = _final_state(run(spec, data_dir, tmp_path / "full", val_dir=val_dir))
+    assert run(spec, data_dir, tmp_path / "cut", val_dir=val_dir, stop_after=3) is None  # killed after iteration 3
+    assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").iterdir()) == ["iter_00000002.pt"]
+    resumed = _final_state(run(spec, data_dir, tmp_path / "cut", val_dir=val_dir))
+    assert _same(full, resumed)
+    assert _log(tmp_path / "full") == _log(tmp_path / "cut")
+    val_log = (tmp_path / "full" / "val_log.csv").read_text()
+    assert val_log == (tmp_path / "cut" / "val_log.csv").read_text()
+    header, first, second = val_log.splitlines()
+    assert header == "iteration,psnr,no_such_metric,unavailable"
+    assert first.startswith("2,") and ",," in first and "no_such_metric" in first.split(",", 3)[3]
+    same_seed = _final_state(run(spec, data_dir, tmp_path / "again", val_dir=val_dir))
+    assert _same(full, same_seed)
+    assert (tmp_path / "again" / "val_log.csv").read_text() == val_log
+    other_seed = _final_state(run(spec, data_dir, tmp_path / "seed1", seed=1))
+    assert not _same(full, other_seed)
+
+
+def test_nan_loss_stops_with_iteration_term_and_checkpoint(data_dir, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    pixel = losses.pixel_loss
+
+    def poisoned(sr, hr, criterion="l1"):
+        calls["n"] += 1
+        return pixel(sr, hr, criterion) * (float("nan") if calls["n"] == 3 else 1.0)
+
+    monkeypatch.setattr(losses, "pixel_loss", poisoned)
+    with pytest.raises(TrainingDiverged) as err:
+        run(variant("psnr", iterations=5, checkpoint_every=1), data_dir, tmp_path)
+    message = str(err.value)
+    assert "iteration 3" in message and "'g/pixel'" in message and "iter_00000002.pt" in message
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"losses": {"gan": -1e-3}}, "losses.gan"),
+    ({"losses": {"attention": -0.1}}, "losses.attention"),
+    ({"train": {"lr_d": -1e-4}}, "train.lr_d"),
+    ({"train": {"lr_g": -1e-4}}, "train.lr_g"),
+    ({"train": {"hr_patch": 32}}, "train.hr_patch"),
+    ({"train": {"batch_sise": 4}}, "train.batch_sise"),
+    ({"procedure": "esrgan_plus"}, "procedure"),
+])
+def test_bad_variants_are_refused_up_front(change, key, data_dir, tmp_path):
+    spec = variant("fasrgan")
+    for section, value in change.items():
+        spec[section] = {**spec.get(section, {}), **value} if isinstance(value, dict) else value
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        run(spec, data_dir, tmp_path)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_gan_phase_starts_from_the_psnr_model(data_dir, tmp_path):
+    psnr = load_model(run(variant("psnr"), data_dir, tmp_path / "psnr"))
+    nets = build_networks(resolve_variant(variant("fasrgan")))
+    _load_init(nets, tmp_path / "psnr" / "model.pt")  # a plain RRDBNet file initialises the pair's generator
+    assert _same(nets.trunk.state_dict(), psnr.state_dict())
+    wide = build_networks(resolve_variant({**variant("fasrgan"), "generator": {"arch": "fasrgan", "nf": 16, "nb": 1,
+                                                                                "gc": 8, "d_input_size": 16}}))
+    with pytest.raises(ConfigError, match="init_checkpoint"):
+        _load_init(wide, tmp_path / "psnr" / "model.pt")
