@@ -1,4 +1,8 @@
-"""PIRM-2018 perceptual index: PI = ((10 - Ma) + NIQE) / 2, lower is better (Blau et al. 2018)."""
+"""PIRM-2018 perceptual index: PI = ((10 - Ma) + NIQE) / 2, lower is better (Blau et al. 2018).
+
+As PIRM's ``calc_scores.m`` computes it: both Ma and NIQE on the rounded Y channel of ``rgb2ycbcr`` with
+``shave`` border pixels removed (``convert_shave_image.m``).
+"""
 
 from __future__ import annotations
 
@@ -30,5 +34,5 @@ class PIMetric:
                  description="perceptual index ((10 - Ma) + NIQE) / 2, PIRM-2018; unavailable when Ma is")
 def make_pi(cache_dir=None, local_paths: dict | None = None, scale: int | None = None, shave: int = 0):
     """PI metric; raises MetricUnavailable (Ma's reason) when Ma cannot be computed."""
-    ma = make_ma(cache_dir=cache_dir, local_paths=local_paths, scale=scale)
+    ma = make_ma(cache_dir=cache_dir, local_paths=local_paths, scale=scale).pirm(shave)
     return PIMetric(ma, make_niqe(shave=shave, cache_dir=cache_dir, local_paths=local_paths))
