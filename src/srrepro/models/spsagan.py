@@ -8,11 +8,20 @@ Choices the paper leaves open, fixed here:
 - The SPSA output is added to its input as in SAGAN, x + γ·o with γ initialised to 0; f/g project to C/8 channels.
 - α is set on the first forward pass (Eq. 3 rule: mean |x| / mean |Conv(m_seg)|) and a buffer records that it was.
 - The segmentation prior sees the LR image upsampled by PyTorch bicubic interpolation (not MATLAB's).
+- Ablation rungs (Fig. 11), ``attention``: 'none' = ESRGAN generator on the RRSB trunk (unpruned it computes exactly
+  what RRDBNet computes with the same weights, see :func:`rrdbnet_to_spsagan`), 'self' = plain SAGAN self-attention
+  (Eqs. 1, 2, 7 with γ) at the SPSA position, no prior; 'spsa' = the full SPSA layer. The attention module is always
+  the ``spsa`` attribute, so ``lr_g_overrides: {spsa: ...}`` addresses either attention rung.
+- RRSB from an RRDB run (:func:`prune_generator`): Eq. 8 measured on batches, :func:`prune_masks`, then either the
+  surviving weights are copied from the dense model (:meth:`SPSAGenerator.transfer_state`) or the pruned convs keep a
+  fresh init (the paper retrains from scratch). Pruning may leave a layer whose output no later layer reads (e.g. x_2
+  dropped by layers 3–5); its conv stays in the state dict but is skipped in forward.
 The full N×N attention is global, so tiled inference does not reproduce whole-image SPSAGAN output exactly.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import torch
@@ -49,6 +58,9 @@ class SparseDenseBlock(nn.Module):
         device = self.mask.device
         self.mask = mask.to(device)
         widths = [self.gc] * (N_LAYERS - 1) + [self.nf]
+        # layers whose output no later layer reads (possible after pruning) are skipped in forward
+        self.live = [l == N_LAYERS - 1 or bool(mask[l + 1:, l].any()) for l in range(N_LAYERS)]
+        self.keep = mask.tolist()  # host copy of the mask for forward (no device sync per connection)
         self.convs = nn.ModuleList(nn.Conv2d(self.nf + self.gc * int(mask[l].sum()), widths[l], 3, 1, 1)
                                    for l in range(N_LAYERS)).to(device)
         scaled_kaiming_init(self.convs, 0.1)
@@ -63,13 +75,20 @@ class SparseDenseBlock(nn.Module):
         """Outputs x_1..x_5 (x_5 before the residual scaling)."""
         outs: list[torch.Tensor] = []
         for l, conv in enumerate(self.convs):
-            kept = [outs[i] for i in range(l) if self.mask[l, i]]
+            kept = [outs[i] for i in range(l) if self.keep[l][i]]
             y = conv(torch.cat([x, *kept], 1))
             outs.append(F.leaky_relu(y, 0.2) if l < N_LAYERS - 1 else y)
         return outs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer_outputs(x)[-1] * 0.2 + x
+        outs: list[torch.Tensor | None] = []
+        for l, conv in enumerate(self.convs):
+            if not self.live[l]:
+                outs.append(None)  # read by no later layer: its conv is not run (and never trained)
+                continue
+            y = conv(torch.cat([x, *(outs[i] for i in range(l) if self.keep[l][i])], 1))
+            outs.append(F.leaky_relu(y, 0.2) if l < N_LAYERS - 1 else y)
+        return outs[-1] * 0.2 + x
 
 
 class RRSB(nn.Module):
@@ -235,6 +254,34 @@ class OutdoorScenePrior(nn.Module):
 
 
 PRIORS = {"colour": ColourPrior, "ost": OutdoorScenePrior}
+ATTENTIONS = ("spsa", "self", "none")
+
+
+def _softmax_attention(f: nn.Module, g: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    # beta[b, j, i] = softmax_i(f(x_i)^T g(x_j)): row j sums to 1 over i.
+    return torch.softmax(g(x).flatten(2).transpose(1, 2) @ f(x).flatten(2), -1)
+
+
+class SelfAttentionLayer(nn.Module):
+    """SAGAN self-attention on features only (the "+ feature attention" rung): x + γ·o, o_j = Σ_i β^fea_{j,i} h(x_i).
+
+    Parameter names are those of the feature branch of :class:`SPSALayer`; ``seg`` is accepted and ignored.
+    """
+
+    def __init__(self, nf: int = 64):
+        super().__init__()
+        qk = max(1, nf // 8)
+        self.f_fea, self.g_fea = nn.Conv2d(nf, qk, 1), nn.Conv2d(nf, qk, 1)
+        self.h = nn.Conv2d(nf, nf, 1)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Row-normalised attention β^fea (B, N, N)."""
+        return _softmax_attention(self.f_fea, self.g_fea, x)
+
+    def forward(self, x: torch.Tensor, seg: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.h(x).flatten(2) @ self.attention(x).transpose(1, 2)
+        return x + self.gamma * out.view_as(x)
 
 
 class SPSALayer(nn.Module):
@@ -251,10 +298,7 @@ class SPSALayer(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(()))
         self.register_buffer("alpha_initialized", torch.tensor(False))
 
-    @staticmethod
-    def _softmax_attention(f: nn.Module, g: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        # beta[b, j, i] = softmax_i(f(x_i)^T g(x_j)): row j sums to 1 over i.
-        return torch.softmax(g(x).flatten(2).transpose(1, 2) @ f(x).flatten(2), -1)
+    _softmax_attention = staticmethod(_softmax_attention)
 
     def attention(self, x: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Combined, row-normalised attention β (B, N, N) and the segmentation weight w_seg (B, N, N)."""
@@ -280,33 +324,47 @@ class SPSALayer(nn.Module):
 
 
 class SPSAGenerator(nn.Module):
-    """conv → residual[nb × RRSB → conv] → SPSA(prior) → upsampling as RRDBNet → conv → LReLU → conv.
+    """conv → residual[nb × RRSB → conv] → attention → upsampling as RRDBNet → conv → LReLU → conv.
 
-    ``forward(lr, seg=None)``: without ``seg`` the prior network (``prior`` name in ``PRIORS``) is applied to the
-    bicubic-upsampled LR image. Unpruned RRSBs equal RRDBs; use :func:`measure_dissimilarity`, :func:`prune_masks`
-    and :meth:`apply_pruning` to turn an RRDB run into RRSBs.
+    ``attention``: 'spsa' (default; SPSA layer with the segmentation prior ``prior`` from ``PRIORS``, default
+    'colour'), 'self' (SAGAN self-attention, no prior) or 'none' (no attention: ESRGAN on the RRSB trunk).
+    ``forward(lr, seg=None)``: for 'spsa' without ``seg`` the prior network is applied to the bicubic-upsampled LR
+    image; the other rungs ignore ``seg``. Unpruned RRSBs equal RRDBs; use :func:`prune_generator` (or
+    :func:`measure_dissimilarity`, :func:`prune_masks` and :meth:`apply_pruning`) to turn an RRDB run into RRSBs.
     """
 
     def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, nb: int = 23, gc: int = 32, scale: int = 4,
-                 prior: str = "colour"):
+                 prior: str | None = None, attention: str = "spsa"):
         super().__init__()
         if scale not in (2, 4, 8):
             raise ValueError(f"SPSAGenerator scale must be 2, 4 or 8, got {scale}")
-        if prior not in PRIORS:
+        if attention not in ATTENTIONS:
+            raise ValueError(f"unknown attention {attention!r}; known: {', '.join(ATTENTIONS)}")
+        if attention != "spsa" and prior is not None:
+            raise ValueError(f"a segmentation prior ({prior!r}) only applies to attention 'spsa', not {attention!r}")
+        prior = "colour" if prior is None and attention == "spsa" else prior
+        if attention == "spsa" and prior not in PRIORS:
             raise ValueError(f"unknown segmentation prior {prior!r}; known: {', '.join(PRIORS)}")
-        self.scale = scale
+        self.scale, self.nf, self.gc, self.attention = scale, nf, gc, attention
         self.conv_first = nn.Conv2d(in_nc, nf, 3, 1, 1)
         self.blocks = nn.Sequential(*(RRSB(nf, gc) for _ in range(nb)))
         self.trunk_conv = nn.Conv2d(nf, nf, 3, 1, 1)
-        self.spsa = SPSALayer(nf, N_CLASSES, scale)
+        if attention == "spsa":
+            self.spsa = SPSALayer(nf, N_CLASSES, scale)
+        elif attention == "self":
+            self.spsa = SelfAttentionLayer(nf)
         self.upconvs = nn.ModuleList(nn.Conv2d(nf, nf, 3, 1, 1) for _ in range(scale.bit_length() - 1))
         self.conv_hr = nn.Conv2d(nf, nf, 3, 1, 1)
         self.conv_last = nn.Conv2d(nf, out_nc, 3, 1, 1)
         scaled_kaiming_init(self, 0.1)
-        self.prior = PRIORS[prior]()
+        self.prior = PRIORS[prior]() if attention == "spsa" else None
 
     def sparse_blocks(self) -> list[SparseDenseBlock]:
         return [m for m in self.blocks.modules() if isinstance(m, SparseDenseBlock)]
+
+    def masks(self) -> torch.Tensor:
+        """Masks (nb·3, 5, 4) of all dense blocks, on the CPU."""
+        return torch.stack([block.mask.cpu() for block in self.sparse_blocks()])
 
     def apply_pruning(self, masks: torch.Tensor) -> None:
         """Set the masks (nb·3, 5, 4) of all dense blocks, re-initialising their convs (train from scratch after)."""
@@ -317,21 +375,119 @@ class SPSAGenerator(nn.Module):
         for block, mask in zip(blocks, masks):
             block.set_mask(mask)
 
+    def transfer_state(self, source: dict[str, torch.Tensor]) -> None:
+        """Load a state dict of the same architecture whose masks contain this model's (e.g. the dense model before
+        :meth:`apply_pruning`), keeping in each trunk conv only the input channels of x_0 and the surviving x_i."""
+        target = self.state_dict()
+        missing = sorted(set(target) - set(source))
+        if missing:
+            raise KeyError(f"transfer_state: source lacks {missing[:3]}")
+        out = {k: source[k] for k in target}
+        for name, block in self.blocks.named_modules():
+            if not isinstance(block, SparseDenseBlock):
+                continue
+            prefix = f"blocks.{name}."
+            src_mask, dst_mask = source[prefix + "mask"].bool().cpu(), block.mask.cpu()
+            if (dst_mask & ~src_mask).any():
+                raise ValueError(f"transfer_state: {prefix}mask keeps connections the source has pruned")
+            for l in range(N_LAYERS):
+                offsets, start = {}, self.nf
+                for i in range(l):
+                    if src_mask[l, i]:
+                        offsets[i], start = start, start + self.gc
+                index = list(range(self.nf))
+                for i in range(l):
+                    if dst_mask[l, i]:
+                        index += range(offsets[i], offsets[i] + self.gc)
+                weight = source[f"{prefix}convs.{l}.weight"]
+                out[f"{prefix}convs.{l}.weight"] = weight.index_select(1, torch.tensor(index, device=weight.device))
+            out[prefix + "mask"] = dst_mask
+        self.load_state_dict(out, strict=True)
+
     def forward(self, lr: torch.Tensor, seg: torch.Tensor | None = None) -> torch.Tensor:
-        if seg is None:
-            up = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
-            seg = self.prior(up)
         fea = self.conv_first(lr)
-        fea = self.spsa(fea + self.trunk_conv(self.blocks(fea)), seg)
+        fea = fea + self.trunk_conv(self.blocks(fea))
+        if self.attention == "spsa":
+            if seg is None:
+                up = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
+                seg = self.prior(up)
+            fea = self.spsa(fea, seg)
+        elif self.attention == "self":
+            fea = self.spsa(fea)
         for conv in self.upconvs:
             fea = F.leaky_relu(conv(F.interpolate(fea, scale_factor=2, mode="nearest")), 0.2)
         return self.conv_last(F.leaky_relu(self.conv_hr(fea), 0.2))
 
 
+_RRDB_CONV = re.compile(r"trunk\.blocks\.(\d+)\.rdb([123])\.(?:convs\.(\d)|conv_out)\.(weight|bias)")
+
+
+def rrdbnet_to_spsagan(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename an RRDBNet state dict to the SPSAGenerator layout (dense masks added; no attention or prior keys).
+
+    trunk.blocks.{i}.rdb{k}.convs.{j} → blocks.{i}.blocks.{k-1}.convs.{j}, conv_out → convs.4, trunk.conv →
+    trunk_conv; conv_first, upconvs, conv_hr, conv_last unchanged.
+    """
+    out, blocks = {}, set()
+    for key, value in state_dict.items():
+        if m := _RRDB_CONV.fullmatch(key):
+            prefix = f"blocks.{m[1]}.blocks.{int(m[2]) - 1}."
+            out[f"{prefix}convs.{4 if m[3] is None else int(m[3])}.{m[4]}"] = value
+            blocks.add(prefix)
+        elif key.startswith("trunk.conv."):
+            out["trunk_conv." + key.removeprefix("trunk.conv.")] = value
+        elif key.startswith("trunk."):
+            raise ValueError(f"key '{key}' is not part of the RRDBNet layout")
+        else:
+            out[key] = value
+    for prefix in blocks:
+        out[prefix + "mask"] = dense_mask()
+    return out
+
+
+def _generator_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for n, p in model.named_parameters() if not n.startswith("prior."))
+
+
+def _mask_code(mask: torch.Tensor) -> str:
+    """'1|11|101|0111': row l lists which of x_1..x_l feed layer l+1 (x_0 always does)."""
+    return "|".join("".join("1" if mask[l, i] else "0" for i in range(l)) for l in range(1, N_LAYERS))
+
+
+def pruning_stats(model: SPSAGenerator) -> dict:
+    """Connectivity summary: kept x_i → x_l connections (i ≥ 1, at most 10) per dense block, fraction pruned, masks."""
+    masks = model.masks()
+    kept = [int(m.sum()) for m in masks]
+    prunable = int(dense_mask().sum())
+    unused = sum(not live for block in model.sparse_blocks() for live in block.live)
+    return {"dense_blocks": len(kept), "prunable_per_block": prunable, "kept_per_block": kept,
+            "fraction_pruned": 1 - sum(kept) / (prunable * len(kept)), "masks": [_mask_code(m) for m in masks],
+            "unused_layers": unused, "generator_parameters": _generator_parameters(model)}
+
+
+def prune_generator(model: SPSAGenerator, batches: Iterable[torch.Tensor], rel_threshold: float = 0.05,
+                    keep_weights: bool = True) -> dict:
+    """Turn ``model`` (trained, unpruned or pruned) into RRSBs in place: Eq. 8 on ``batches``, the 2-means rule
+    (masks only ever lose connections), then copy the surviving weights (``keep_weights``) or keep the fresh init
+    of the rebuilt convs. Returns :func:`pruning_stats` plus the dense parameter count and the dissimilarities."""
+    before = _generator_parameters(model)
+    ds = measure_dissimilarity(model, batches)
+    masks = prune_masks(ds, rel_threshold) & model.masks()
+    source = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.apply_pruning(masks)
+    if keep_weights:
+        model.transfer_state(source)
+    ds_rows = [[[round(float(v), 6) for v in d[l, :l]] for l in range(1, N_LAYERS)] for d in ds]
+    return {**pruning_stats(model), "generator_parameters_before": before, "rel_threshold": rel_threshold,
+            "dissimilarity": ds_rows}
+
+
 @register_model("spsagan")
-def build_spsagan(nf: int = 64, nb: int = 23, gc: int = 32, scale: int = 4, prior: str = "colour") -> SPSAGenerator:
-    """SPSAGAN generator; pruning masks travel in the state dict. Pair it with ``vgg128``."""
-    return SPSAGenerator(3, 3, nf, nb, gc, scale, prior)
+def build_spsagan(nf: int = 64, nb: int = 23, gc: int = 32, scale: int = 4, prior: str | None = None,
+                  attention: str = "spsa") -> SPSAGenerator:
+    """SPSAGAN generator (``attention`` 'spsa' | 'self' | 'none'; ``prior`` only with 'spsa', default 'colour');
+    pruning masks travel in the state dict. Pair it with ``vgg128``."""
+    return SPSAGenerator(3, 3, nf, nb, gc, scale, prior, attention)
 
 
 @register_model("outdoor_scene_seg")

@@ -10,6 +10,16 @@ Variant dictionary (every key but ``procedure`` and ``generator`` optional; unkn
                              attention_srgan, spsagan, ...) or a generator/discriminator pair returning a
                              FeatureSharingGAN (fasrgan, fs_srgan, fa_fs_srgan, srgan_fa, srgan_fs); a pair is saved
                              whole (its forward generates).
+        prune          bool  false    (arch spsagan only; not a build option, not saved in model.pt's options) turn
+                             the RRDB trunk into RRSBs before training: needs ``init_checkpoint`` (an spsagan or
+                             rrdbnet model of the same nf/nb/gc); with its weights, Eq. 8 is measured on
+                             ``train.prune_batches`` LR batches (the first batches of the seeded patch sampler, whose
+                             state is then rewound), masks by the 2-means / ``train.prune_threshold`` rule, then
+                             ``train.prune_weights``. Only when starting at iteration 0; a resumed run rebuilds the
+                             pruned convs from the checkpoint's masks. model.pt carries the masks (load_model).
+                             SPSAGAN ablation rungs (Fig. 11) via spsagan's ``attention``: "none" (ESRGAN, RRSB trunk),
+                             "self" (+ feature attention), "spsa" (+ segmentation attention; ``prior`` "colour"|"ost"),
+                             and ``prune: true`` (+ RRSB).
     discriminator      dict  {arch, **options}; required for GAN procedures when ``generator`` is a plain generator
                              (vgg128, vgg192, unet_fa, srgan_d, srgan_leftthomas_d); refused with a pair
     losses             dict  weights λ (≥ 0) of the generator terms; the procedure fixes which are allowed and their
@@ -43,9 +53,27 @@ Variant dictionary (every key but ``procedure`` and ``generator`` optional; unkn
         log_every        int    100      train_log.jsonl record interval (also at the last iteration)
         amp              str    "fp32" | "bf16" (CUDA autocast)
         channels_last    bool   false    channels_last memory format (CUDA)
+        prune_batches    int    8        only with generator.prune: batches (of batch_size LR crops) for Eq. 8
+        prune_threshold  float  0.05     only with generator.prune: keep all of a layer's connections when the two
+                                         2-means class means differ by less than this (relative to the higher mean)
+        prune_weights    str    "init"   only with generator.prune: "init" copies the surviving weights of
+                                         init_checkpoint and fine-tunes; "scratch" keeps only the masks (fresh
+                                         seeded init of every layer; the paper retrains the RRSB net from scratch)
+
+``init_checkpoint`` (argument): initial generator weights (our model.pt or an official ESRGAN-style file; an rrdbnet
+model initialises an spsagan generator through the key map of ``rrdbnet_to_spsagan``, its attention layer keeping the
+fresh init; a pruned spsagan model brings its masks). Loaded before the optimisers are built.
 
 Outputs in ``out_dir``: ``checkpoints/iter_*.pt``, ``train_log.jsonl``, ``val_log.csv`` (iteration, one column per
 metric, empty when unavailable, ``unavailable`` with the reasons), ``manifest.json`` and the final ``model.pt``.
+For an spsagan generator with pruned blocks, ``manifest.json`` has ``pruning`` (else null): ``source``
+("measured" | "init_checkpoint"), ``dense_blocks`` (3·nb), ``prunable_per_block`` (10: x_i → x_l with i ≥ 1; x_0
+always feeds every layer), ``kept_per_block`` [int], ``fraction_pruned``, ``masks`` (per block "1|11|101|0111": row
+l+1's kept x_1..x_l), ``unused_layers`` (convs whose output no later layer reads after pruning: skipped in forward,
+never trained, still counted), ``generator_parameters`` (without the prior network) and, when measured,
+``generator_parameters_before``, ``rel_threshold``, ``batches``, ``batch_size``, ``weights`` and ``dissimilarity``
+(per block, per layer 2..5, the Eq. 8 values of x_1..x_{l-1}); ``train_log.jsonl`` then starts with a record
+{"iteration": 0, "event": "pruning", kept_per_block, fraction_pruned, generator_parameters(_before)}.
 A run restarted on a folder with a checkpoint continues from it; the result is bit-identical on CPU.
 
 Determinism: the seed drives weight init (torch), numpy/python RNGs and the patch sampler's own generator.
@@ -80,6 +108,7 @@ from srrepro.metrics import get_metric
 from srrepro.models import build_model
 from srrepro.models.checkpoints import load_model, load_official, save_model
 from srrepro.models.feature_sharing import FeatureSharingGAN
+from srrepro.models.spsagan import SPSAGenerator, dense_mask, prune_generator, pruning_stats, rrdbnet_to_spsagan
 from srrepro.training import run_state
 from srrepro.training.data import PatchSampler, load_pairs
 from srrepro.training.losses import PerceptualLoss, perceptual_features
@@ -96,10 +125,13 @@ TRAIN_DEFAULTS = {
     "keep_checkpoints": 2, "validate_every": 5000, "val_metrics": ["psnr", "lpips", "niqe", "pi"],
     "log_every": 100, "amp": "fp32", "channels_last": False,
 }
+PRUNE_DEFAULTS = {"prune_batches": 8, "prune_threshold": 0.05, "prune_weights": "init"}
+GENERATOR_TRAINING_KEYS = ("prune",)  # generator keys that direct training and are not build options
 VARIANT_KEYS = {"procedure", "scale", "generator", "discriminator", "losses", "perceptual_layer", "train"}
 WORKFLOW_KEYS = {"label", "init_from"}  # accepted and ignored: they belong to the workflow, not to training
 CHOICES = {"train.lr_schedule": ("multistep", "halve_every"), "train.amp": ("fp32", "bf16"),
-           "losses.pixel_criterion": ("l1", "mse"), "perceptual_layer": ("vgg19_conv5_4", "vgg16_conv5_3")}
+           "losses.pixel_criterion": ("l1", "mse"), "perceptual_layer": ("vgg19_conv5_4", "vgg16_conv5_3"),
+           "train.prune_weights": ("init", "scratch")}
 
 
 def _check_known(section: dict, allowed, where: str) -> None:
@@ -126,7 +158,23 @@ def resolve_variant(variant: dict) -> dict:
     _check_known(losses, [*procedure.loss_defaults, "pixel_criterion"], "losses.")
     _check_choice("losses.pixel_criterion", losses["pixel_criterion"])
     train = {**TRAIN_DEFAULTS, **variant.get("train", {})}
-    _check_known(train, TRAIN_DEFAULTS, "train.")
+    _check_known(train, TRAIN_DEFAULTS | PRUNE_DEFAULTS, "train.")
+    prune = variant["generator"].get("prune", False)
+    if not isinstance(prune, bool):
+        raise ConfigError(f"variant key 'generator.prune' must be true or false, got {prune!r}")
+    if prune:
+        if variant["generator"]["arch"] != "spsagan":
+            raise ConfigError(f"variant key 'generator.prune' applies to arch 'spsagan' only, "
+                              f"not {variant['generator']['arch']!r}")
+        train = {**PRUNE_DEFAULTS, **train}
+        _check_choice("train.prune_weights", train["prune_weights"])
+        threshold = train["prune_threshold"]
+        if not (isinstance(threshold, (int, float)) and 0 <= threshold < 1):
+            raise ConfigError(f"variant key 'train.prune_threshold' must be a number in [0, 1), got {threshold!r}")
+    else:
+        stray = sorted(set(PRUNE_DEFAULTS) & set(train))
+        if stray:
+            raise ConfigError(f"variant key 'train.{stray[0]}' needs 'generator.prune: true'")
     _check_choice("train.lr_schedule", train["lr_schedule"])
     _check_choice("train.amp", train["amp"])
     resolved = {"procedure": variant["procedure"], "scale": variant.get("scale", 4),
@@ -144,7 +192,7 @@ def resolve_variant(variant: dict) -> dict:
         if not (isinstance(value, (int, float)) and value >= 0):
             raise ConfigError(f"variant key 'train.{key}' must be a number ≥ 0, got {value!r}")
     for key in ("iterations", "batch_size", "hr_patch", "checkpoint_every", "keep_checkpoints", "log_every",
-                "step_size"):
+                "step_size", *(("prune_batches",) if prune else ())):
         if not (isinstance(train[key], int) and train[key] > 0):
             raise ConfigError(f"variant key 'train.{key}' must be a positive integer, got {train[key]!r}")
     if not (isinstance(train["validate_every"], int) and train["validate_every"] >= 0):
@@ -154,7 +202,7 @@ def resolve_variant(variant: dict) -> dict:
 
 def build_networks(cfg: dict) -> Networks:
     """Build the networks of a resolved variant; check the discriminator fits the HR patch."""
-    options = {k: v for k, v in cfg["generator"].items() if k != "arch"}
+    options = generator_options(cfg)
     model = build_model(cfg["generator"]["arch"], **options)
     gan = PROCEDURES[cfg["procedure"]].objective is not None
     if isinstance(model, FeatureSharingGAN):
@@ -175,6 +223,11 @@ def build_networks(cfg: dict) -> Networks:
         raise ConfigError(f"variant key 'train.hr_patch' ({cfg['train']['hr_patch']}) does not fit the discriminator, "
                           f"whose input size is {size}")
     return nets
+
+
+def generator_options(cfg: dict) -> dict:
+    """Build options of the generator (the ``generator`` mapping without ``arch`` and the training keys)."""
+    return {k: v for k, v in cfg["generator"].items() if k != "arch" and k not in GENERATOR_TRAINING_KEYS}
 
 
 def _named_generator_parameters(nets: Networks) -> list[tuple[str, nn.Parameter]]:
@@ -231,7 +284,8 @@ def _git_commit() -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def _manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options, perceptual_source) -> dict:
+def _manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options, perceptual_source,
+              pruning=None) -> dict:
     return {
         "variant": cfg, "seed": seed, "threads": threads, "device": str(device),
         "data_dir": str(data_dir), "val_dir": str(val_dir) if val_dir else None,
@@ -241,6 +295,7 @@ def _manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, as
         "versions": {"srrepro": srrepro.__version__, "python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__, "cuda": torch.version.cuda},
         "assets": {"provenance": (asset_options or {}).get("provenance"), "perceptual": perceptual_source},
+        "pruning": pruning,
     }
 
 
@@ -298,13 +353,40 @@ def _load_init(nets: Networks, path: Path) -> None:
     pair = isinstance(nets.model, FeatureSharingGAN)
     target = nets.trunk if pair and not any(k.startswith("generator_trunk.") for k in source) else nets.model
     problem = f"init_checkpoint {path} does not fit generator '{type(target).__name__}'"
+    fresh_ok = None  # prefix of target keys the source may lack
+    if isinstance(target, SPSAGenerator) and any(k.startswith("trunk.") for k in source):
+        try:
+            source = rrdbnet_to_spsagan(source)  # an RRDBNet run; the attention layer keeps its fresh init
+        except ValueError as err:
+            raise ConfigError(f"{problem}: {err}") from err
+        fresh_ok = "spsa."
     try:
         result = target.load_state_dict(source, strict=False)
     except RuntimeError as err:  # shape mismatches
         raise ConfigError(f"{problem}: {str(err).strip().splitlines()[-1].strip()}") from err
-    missing = [k for k in result.missing_keys if not k.startswith("discriminator.")]
+    missing = [k for k in result.missing_keys
+               if not k.startswith("discriminator.") and not (fresh_ok and k.startswith(fresh_ok))]
     if missing or result.unexpected_keys:
         raise ConfigError(f"{problem}: missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}")
+
+
+def _dense(model: SPSAGenerator) -> bool:
+    return bool((model.masks() == dense_mask()).all())
+
+
+def _prune(cfg: dict, model: SPSAGenerator, sampler: PatchSampler, device: torch.device, fresh: dict | None) -> dict:
+    """Prune ``model`` (holding the init weights) in place; ``fresh``: the seeded init to restore ("scratch")."""
+    train = cfg["train"]
+    rewind = sampler.state_dict()
+    batches = (sampler.sample(train["batch_size"])[0].to(device) for _ in range(train["prune_batches"]))
+    model.to(device)
+    stats = prune_generator(model, batches, train["prune_threshold"], keep_weights=fresh is None)
+    sampler.load_state_dict(rewind)  # training sees the same batches as an unpruned run of this seed
+    if fresh is not None:
+        result = model.load_state_dict({k: v for k, v in fresh.items() if not k.startswith("blocks.")}, strict=False)
+        assert all(k.startswith("blocks.") for k in result.missing_keys) and not result.unexpected_keys
+    return {"source": "measured", "batches": train["prune_batches"], "batch_size": train["batch_size"],
+            "weights": train["prune_weights"], **stats}
 
 
 def _check_finite(values: dict[str, torch.Tensor], iteration: int, out_dir: Path) -> None:
@@ -344,12 +426,8 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
     validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options or {})
                  if val_dir and train["validate_every"] else None)
     memory_format = torch.channels_last if train["channels_last"] else torch.preserve_format
-    nets.model.to(device, memory_format=memory_format)
-    if nets.discriminator is not None:
-        nets.discriminator.to(device, memory_format=memory_format)
-    optimizers, schedulers = _make_optimizers(cfg, nets)
 
-    start = 0
+    start, state, pruning = 0, None, None
     latest = run_state.latest_checkpoint(out_dir)
     manifest_path = out_dir / MANIFEST
     if latest is not None:
@@ -357,7 +435,25 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
         if previous["variant"] != json.loads(json.dumps(cfg)) or previous["seed"] != seed:
             raise ConfigError(f"out_dir {out_dir} holds a run of a different variant or seed; use a new folder")
         state = run_state.load_checkpoint(latest, device)
-        nets.model.load_state_dict(state["nets"]["model"])
+        nets.model.load_state_dict(state["nets"]["model"])  # before the optimisers: rebuilds pruned blocks
+    else:
+        prune = cfg["generator"].get("prune", False)
+        if prune and not init_checkpoint:
+            raise ConfigError("variant key 'generator.prune' needs an init_checkpoint (the unpruned run to prune)")
+        fresh = ({k: v.detach().clone() for k, v in nets.model.state_dict().items()}
+                 if prune and train["prune_weights"] == "scratch" else None)
+        if init_checkpoint:
+            _load_init(nets, Path(init_checkpoint))
+        if prune:
+            pruning = _prune(cfg, nets.model, sampler, device, fresh)
+        elif isinstance(nets.model, SPSAGenerator) and not _dense(nets.model):
+            pruning = {"source": "init_checkpoint", **pruning_stats(nets.model)}
+    nets.model.to(device, memory_format=memory_format)
+    if nets.discriminator is not None:
+        nets.discriminator.to(device, memory_format=memory_format)
+    optimizers, schedulers = _make_optimizers(cfg, nets)
+
+    if state is not None:
         if nets.discriminator is not None and "discriminator" in state["nets"]:
             nets.discriminator.load_state_dict(state["nets"]["discriminator"])
         for key, opt in optimizers.items():
@@ -368,11 +464,14 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
         start = state["iteration"]
         run_state.truncate_logs(out_dir, start)
     else:
-        if init_checkpoint:
-            _load_init(nets, Path(init_checkpoint))
         out_dir.mkdir(parents=True, exist_ok=True)
+        run_state.truncate_logs(out_dir, -1)  # records of an attempt killed before its first checkpoint
         write_text(manifest_path, json.dumps(_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint,
-                                                       asset_options, perceptual_source), indent=2))
+                                                       asset_options, perceptual_source, pruning), indent=2))
+        if pruning is not None and pruning["source"] == "measured":
+            run_state.append_train_log(out_dir, {"iteration": 0, "event": "pruning", **{
+                k: pruning[k] for k in ("kept_per_block", "fraction_pruned", "generator_parameters_before",
+                                        "generator_parameters")}})
     if start >= train["iterations"] and final_path.exists():
         return final_path
 
@@ -422,6 +521,5 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
             bar.close()
             return None
     bar.close()
-    save_model(nets.model, cfg["generator"]["arch"], {k: v for k, v in cfg["generator"].items() if k != "arch"},
-               final_path)
+    save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
     return final_path
