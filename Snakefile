@@ -8,7 +8,12 @@ import sys
 
 from srrepro.config import validate_config
 
-configfile: os.path.join(workflow.basedir, "config.yaml")
+# config.yaml (the demo) is the default; a --configfile replaces it entirely (config/paper.yaml is complete on its own),
+# so no demo setting leaks into another configuration. --config KEY=VALUE overrides still apply on top.
+if not workflow.config_settings.configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config.yaml")
+
 
 validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
@@ -24,12 +29,21 @@ VARIANTS = config["variants"]
 TEST_SETS = config["data"]["test"]
 TRAINED_MODELS = [f"{v}-s{s}" for v in VARIANTS for s in SEEDS]
 MODELS = ["bicubic"] + TRAINED_MODELS
+REPORT = config["reports"]
+SCALE_NOTE = REPORT["scale_note"]
+PAPER_TABLES = ["table1", "table2", "table3", "table4", "table5", "table6", "table7", "wu_table1", "spsagan_table1", "spsagan_ablation"]
+FIGURES = ["fig5", "fig9", "fig13", "qualitative"]
+RECOGNITION_MODELS = ["hr", "bicubic"] + [
+    f"{v}-s{s}" for v in ("srgan", "esrgan", "fasrgan", "fs_srgan", "fa_fs_srgan") if v in VARIANTS for s in SEEDS
+]
+ANALYSED = [v for v in ("esrgan", "fasrgan", "fs_srgan", "fa_fs_srgan") if v in VARIANTS]
+TIMING_SET = REPORT.get("timing_dataset", TEST_SETS[0])
 
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     variant=r"[a-z0-9_]+",
     seed=r"\d+",
-    model=r"bicubic|[a-z0-9_]+-s\d+",
+    model=r"hr|bicubic|[a-z0-9_]+-s\d+",
 
 
 include: "workflow/rules/common.smk"
@@ -42,4 +56,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        rules.report_demo.output,
+        f"{REPORTS}/index.html",

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from srrepro.atomic import write_text
 from srrepro.errors import SrreproError
 
 
@@ -59,7 +60,10 @@ def cmd_upscale(args) -> None:
         write_image(out_dir / f"{path.stem}.png", upscaler(read_image(path)))
         print(f"[{index}/{len(paths)}] {path.name}", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
-    print(f"upscaled {len(paths)} images with {args.model} in {elapsed:.1f} s ({elapsed / max(1, len(paths)):.3f} s/image)")
+    per_image = elapsed / max(1, len(paths))
+    timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": per_image, "threads": args.threads}
+    write_text(out_dir / "timing.json", json.dumps(timing, indent=1))
+    print(f"upscaled {len(paths)} images with {args.model} in {elapsed:.1f} s ({per_image:.3f} s/image)")
 
 
 def cmd_evaluate(args) -> None:
@@ -118,6 +122,90 @@ def cmd_report_table(args) -> None:
     print(Path(args.md).read_text())
 
 
+def cmd_recognition(args) -> None:
+    import pandas as pd
+
+    from srrepro.atomic import atomic_path
+    from srrepro.errors import AssetUnavailable
+    from srrepro.recognition import load_classifier, recognition_errors
+    from srrepro.report_builder import RECOGNITION_DATASET
+
+    _set_threads(args.threads)
+    values, note = {"top1_error": float("nan"), "top5_error": float("nan")}, ""
+    if not args.imagenet:
+        note = "ImageNet validation images not configured (data.imagenet)"
+    else:
+        try:
+            classifier = load_classifier(**_asset_options(args))
+            upscaler = None
+            if args.model != "hr":
+                from srrepro.upscalers import load_upscaler
+
+                upscaler = load_upscaler(args.model, scale=args.scale, tile=None)
+            result = recognition_errors(args.imagenet, classifier, upscaler, limit=args.limit, scale=args.scale)
+            values = {k: result[k] for k in values}
+        except AssetUnavailable as err:
+            note = err.reason
+    rows = [{"model": args.name, "dataset": RECOGNITION_DATASET, "image": "all", "metric": k, "value": v, "note": note}
+            for k, v in values.items()]
+    with atomic_path(args.out) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def cmd_summarise(args) -> None:
+    from srrepro.report_builder import write_summary
+
+    summary = write_summary(args.metric_files, args.out, args.json)
+    print(f"summary of {len(args.metric_files)} metric files: {len(summary)} rows -> {args.out}")
+
+
+def cmd_paper_table(args) -> None:
+    from srrepro.report_builder import build_paper_table
+
+    claims = build_paper_table(args.table, args.summary, json.loads(args.datasets), args.md, args.csv, args.scale_note)
+    print(Path(args.md).read_text())
+    print(f"{len(claims)} claims judged")
+
+
+def cmd_model_analysis(args) -> None:
+    from srrepro.report_builder import model_analysis
+
+    model_analysis(json.loads(args.spec), args.sr_root, args.timing_dataset, args.md, args.csv, args.scale_note)
+    print(Path(args.md).read_text())
+
+
+def cmd_figure(args) -> None:
+    from srrepro import report_builder as rb
+
+    spec = json.loads(args.spec)
+    if args.figure == "fig5":
+        rb.figure_tradeoff(spec["summary"], spec["dataset"], spec["labels"], args.png, args.scale_note)
+    elif args.figure == "fig9":
+        rb.figure_curves(spec["val_logs"], args.png, args.scale_note)
+    elif args.figure == "fig13":
+        rb.figure_split(spec["summary"], spec["dataset"], spec["splits"], args.png, args.scale_note)
+    else:
+        rb.figure_crops(spec["hr_dir"], spec["sr_dirs"], spec["crop"], args.png, args.scale_note)
+    print(f"wrote {args.png}")
+
+
+def cmd_index(args) -> None:
+    import pandas as pd
+
+    from srrepro.report_site import write_index
+
+    spec = json.loads(args.spec)
+    claims = []
+    for path in args.table_csvs:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for row in frame[frame["metric"] == "claim"].itertuples():
+            claims.append((row.table, row.claim, row.paper, row.ours))
+    write_index(args.out, scale_note=args.scale_note, data_notes=spec["data_notes"],
+                substitutions=spec["substitutions"], artefacts=[tuple(a) for a in spec["artefacts"]], claims=claims)
+    print(f"wrote {args.out} ({len(claims)} claims)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="srrepro", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lr_dir")
     p.add_argument("out_dir")
     p.add_argument("--scale", type=int, default=4)
-    p.add_argument("--model", default="bicubic", help="'bicubic' or a checkpoint (ours or an official ESRGAN-style file)")
+    p.add_argument("--model", default="bicubic", help="'bicubic', a checkpoint (ours or an official ESRGAN-style file: RRDB_ESRGAN_x4.pth, "
+        "RRDB_PSNR_x4.pth, FASRGAN_G.pth) or an official Fs pair FsSRGAN_E.pth+FsSRGAN_G.pth")
     p.add_argument("--tile", type=int, help="tile size for large images (default: whole image)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=cmd_upscale)
@@ -175,6 +264,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
     p.set_defaults(func=cmd_report_table)
+
+    p = sub.add_parser("recognition", help="Table III: ResNet-50 top-1/top-5 error on super-resolved ImageNet images")
+    p.add_argument("--model", required=True, help="'hr' (baseline), 'bicubic' or a checkpoint")
+    p.add_argument("--name", required=True, help="model name written into the CSV")
+    p.add_argument("--imagenet", help="folder with labels.txt and the validation images")
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=1)
+    _add_asset_arguments(p)
+    p.set_defaults(func=cmd_recognition)
+
+    p = sub.add_parser("summarise", help="mean ± std over seeds of every (variant, dataset, metric)")
+    p.add_argument("metric_files", nargs="+")
+    p.add_argument("--out", required=True)
+    p.add_argument("--json", help="also write the means as nested JSON (for dvc metrics)")
+    p.set_defaults(func=cmd_summarise)
+
+    p = sub.add_parser("paper-table", help="a paper table with the published values beside ours")
+    p.add_argument("table", help="table1 ... table7, wu_table1, spsagan_table1")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--datasets", required=True, help="JSON: paper dataset -> our dataset or null")
+    p.add_argument("--scale-note", default="")
+    p.add_argument("--md", required=True)
+    p.add_argument("--csv", required=True)
+    p.set_defaults(func=cmd_paper_table)
+
+    p = sub.add_parser("model-analysis", help="Sec. IV-E: parameters and inference time")
+    p.add_argument("--spec", required=True, help="JSON: {method: {variant, seeds, files}}")
+    p.add_argument("--sr-root", required=True)
+    p.add_argument("--timing-dataset", required=True)
+    p.add_argument("--scale-note", default="")
+    p.add_argument("--md", required=True)
+    p.add_argument("--csv", required=True)
+    p.set_defaults(func=cmd_model_analysis)
+
+    p = sub.add_parser("figure", help="fig5, fig9, fig13 or qualitative as PNG")
+    p.add_argument("figure", choices=["fig5", "fig9", "fig13", "qualitative"])
+    p.add_argument("--spec", required=True, help="JSON with the figure's inputs")
+    p.add_argument("--scale-note", default="")
+    p.add_argument("--png", required=True)
+    p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("index", help="reports/index.html linking every artefact")
+    p.add_argument("table_csvs", nargs="*")
+    p.add_argument("--spec", required=True, help="JSON: {data_notes, substitutions, artefacts}")
+    p.add_argument("--scale-note", default="")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_index)
     return parser
 
 

@@ -38,13 +38,29 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
 
 
 def _check_references(config: dict) -> None:
+    """Names that must refer to something else in the configuration."""
     variants = config["variants"]
+    problems = []
     for name, variant in variants.items():
         source = variant.get("init_from")
         if source is not None and source not in variants:
-            raise ConfigError(
-                f"config key 'variants.{name}.init_from': '{source}' is not a variant; known: {', '.join(variants)}"
-            )
+            problems.append(f"config key 'variants.{name}.init_from': '{source}' is not a variant")
+    reports = config.get("reports", {})
+    for section in ("splits", "curves"):
+        for label, variant in reports.get(section, {}).items():
+            if variant not in variants:
+                problems.append(f"config key 'reports.{section}.{label}': '{variant}' is not a variant")
+    tested = set(config["data"]["test"])
+    for paper_name, ours in reports.get("datasets", {}).items():
+        if ours is not None and ours not in tested:
+            problems.append(f"config key 'reports.datasets.{paper_name}': '{ours}' is not in data.test")
+    for key in ("tradeoff_dataset", "split_dataset", "timing_dataset"):
+        if key in reports and reports[key] not in tested:
+            problems.append(f"config key 'reports.{key}': '{reports[key]}' is not in data.test")
+    if reports.get("qualitative", {}).get("dataset", next(iter(tested))) not in tested:
+        problems.append("config key 'reports.qualitative.dataset': not in data.test")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

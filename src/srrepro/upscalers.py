@@ -19,7 +19,13 @@ Upscaler = Callable[[np.ndarray], np.ndarray]
 
 
 def load_generator(spec: str) -> torch.nn.Module:
-    """A generator from one of our checkpoints or an official ESRGAN-style file."""
+    """A generator from one of our checkpoints or an official ESRGAN-style file.
+
+    An official Fs-SRGAN pair is given as ``FsSRGAN_E.pth+FsSRGAN_G.pth``: SR = G(E(LR)).
+    """
+    if "+" in spec:
+        extractor, trunk = (load_generator(part) for part in spec.split("+", 1))
+        return torch.nn.Sequential(extractor, trunk)
     from srrepro.models.checkpoints import is_own_checkpoint, load_model, load_official
 
     path = Path(spec)
@@ -34,10 +40,11 @@ def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler
         return lambda lr: imresize(lr, scale)
     from srrepro.inference import upscale
 
-    generator = load_generator(spec).eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    generator = load_generator(spec).eval().to(device)
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return upscale(generator, lr, tile=tile)
+            return upscale(generator, lr, tile=tile, device=device)
 
     return run

@@ -31,3 +31,91 @@ def model_file(wildcards):
         return []
     variant, seed = wildcards.model.rsplit("-s", 1)
     return [f"{RESULTS}/models/{variant}/seed{seed}/model.pt"]
+
+
+def training_spec(variant):
+    """The variant as the trainer takes it: workflow-only keys removed, the scale added, as JSON."""
+    spec = {k: v for k, v in VARIANTS[variant].items() if k not in ("label", "init_from")}
+    return json.dumps({"scale": SCALE, **spec}, sort_keys=True)
+
+
+def recognition_model_file(wildcards):
+    return [] if wildcards.model in ("hr", "bicubic") else model_file(wildcards)
+
+
+def model_analysis_spec():
+    from srrepro.paper_tables import ANALYSED_VARIANTS
+
+    spec = {
+        method: {
+            "variant": variant,
+            "seeds": SEEDS,
+            "files": [f"{RESULTS}/models/{variant}/seed{s}/model.pt" for s in SEEDS],
+        }
+        for method, variant in ANALYSED_VARIANTS.items()
+        if variant in VARIANTS
+    }
+    return json.dumps(spec)
+
+
+def _labels():
+    return {"bicubic": "Bicubic", **{v: VARIANTS[v]["label"] for v in VARIANTS}}
+
+
+def _curve_logs():
+    return {
+        label: [f"{RESULTS}/train/{v}/seed{s}/val_log.csv" for s in SEEDS]
+        for label, v in REPORT.get("curves", {}).items()
+        if v in VARIANTS
+    }
+
+
+def figure_inputs(wildcards):
+    if wildcards.figure in ("fig5", "fig13"):
+        return [f"{RESULTS}/summary.csv"]
+    if wildcards.figure == "fig9":
+        variants = [v for v in REPORT.get("curves", {}).values() if v in VARIANTS]
+        return [f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in variants for s in SEEDS]
+    dataset = REPORT["qualitative"]["dataset"]
+    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}/{dataset}" for m in MODELS]
+
+
+def figure_spec(figure):
+    if figure == "fig5":
+        spec = {"summary": f"{RESULTS}/summary.csv", "dataset": REPORT["tradeoff_dataset"], "labels": _labels()}
+    elif figure == "fig13":
+        splits = {k: v for k, v in REPORT.get("splits", {}).items() if v in VARIANTS}
+        spec = {"summary": f"{RESULTS}/summary.csv", "dataset": REPORT["split_dataset"], "splits": splits}
+    elif figure == "fig9":
+        spec = {"val_logs": _curve_logs()}
+    else:
+        dataset = REPORT["qualitative"]["dataset"]
+        labels = _labels()
+        sr_dirs = {
+            (labels[m] if m == "bicubic" else f"{labels[m.rsplit('-s', 1)[0]]} (seed {m.rsplit('-s', 1)[1]})"): f"{RESULTS}/sr/{m}/{dataset}"
+            for m in MODELS
+            if m == "bicubic" or m.endswith(f"-s{SEEDS[0]}")
+        }
+        spec = {"hr_dir": f"{DATA}/{dataset}/HR", "sr_dirs": sr_dirs, "crop": REPORT["qualitative"]["crop"]}
+    return json.dumps(spec)
+
+
+def index_spec():
+    datasets = config["data"]
+    notes = [
+        f"training set: {datasets['train']}; validation: {datasets.get('validation')}; test sets: {', '.join(TEST_SETS)}",
+        f"benchmark mirror: {datasets.get('mirror') or 'none (embedded demo photographs only)'}",
+        f"ImageNet validation images (Table III): {datasets.get('imagenet') or 'not configured: Table III is n/a'}",
+        f"seeds: {', '.join(map(str, SEEDS))}; variants trained: {len(VARIANTS)}",
+    ]
+    subs = [f"{paper} → {ours}" for paper, ours in REPORT["datasets"].items() if ours and ours != paper]
+    subs += [f"{paper}: not available here" for paper, ours in REPORT["datasets"].items() if not ours]
+    subs += [
+        f"{name}: perceptual loss on {v['perceptual_layer']}"
+        for name, v in VARIANTS.items()
+        if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
+    ]
+    artefacts = [(t, f"tables/{t}.md", "table") for t in PAPER_TABLES]
+    artefacts += [("overview", "tables/overview.md", "table"), ("model_analysis", "tables/model_analysis.md", "table")]
+    artefacts += [(f, f"figures/{f}.png", "figure") for f in FIGURES]
+    return json.dumps({"data_notes": notes, "substitutions": subs, "artefacts": artefacts})

@@ -1,18 +1,164 @@
-# Reports: tables (Markdown + CSV) from the metric CSVs.
+# Reports: the overview table, every paper table with the published values beside ours, figures, index.html.
 
 
-rule report_demo:
+rule overview_table:
     input:
         expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=MODELS, dataset=TEST_SETS),
     output:
-        md=f"{REPORTS}/tables/demo.md",
-        csv=f"{REPORTS}/tables/demo.csv",
+        md=f"{REPORTS}/tables/overview.md",
+        csv=f"{REPORTS}/tables/overview.csv",
     log:
-        "logs/report/demo.log",
+        "logs/report/overview.log",
     conda:
         "../../environment.yml"
     params:
         cli=SRREPRO,
-        labels=json.dumps({f"{v}-s{s}": VARIANTS[v]["label"] for v in VARIANTS for s in SEEDS}),
+        labels=json.dumps({v: VARIANTS[v]["label"] for v in VARIANTS}),
     shell:
-        "{params.cli} report-table {input} --labels {params.labels:q} --md {output.md} --csv {output.csv} > {log} 2>&1"
+        "{params.cli} report-table {input} --title 'All models on every test set' --labels {params.labels:q}"
+        " --md {output.md} --csv {output.csv} > {log} 2>&1"
+
+
+rule recognition:
+    input:
+        model=recognition_model_file,
+    output:
+        f"{RESULTS}/recognition/{{model}}.csv",
+    log:
+        f"logs/recognition/{{model}}.log",
+    conda:
+        "../../environment.yml"
+    threads: threads_per_job()
+    params:
+        cli=SRREPRO,
+        scale=SCALE,
+        model=lambda w, input: input.model[0] if input.model else w.model,
+        imagenet=f"--imagenet {config['data']['imagenet']}" if config["data"].get("imagenet") else "",
+        limit=config["evaluation"].get("recognition_limit", 1000),
+        assets=asset_options(),
+    shell:
+        "{params.cli} recognition --model {params.model} --name {wildcards.model} {params.imagenet}"
+        " --limit {params.limit} --scale {params.scale} --threads {threads} {params.assets}"
+        " --out {output} > {log} 2>&1"
+
+
+rule summary:
+    input:
+        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=MODELS, dataset=TEST_SETS),
+        expand(f"{RESULTS}/recognition/{{model}}.csv", model=RECOGNITION_MODELS),
+    output:
+        csv=f"{RESULTS}/summary.csv",
+        json=f"{REPORTS}/metrics.json",
+    log:
+        "logs/report/summary.log",
+    conda:
+        "../../environment.yml"
+    params:
+        cli=SRREPRO,
+    shell:
+        "{params.cli} summarise {input} --out {output.csv} --json {output.json} > {log} 2>&1"
+
+
+rule paper_table:
+    input:
+        rules.summary.output.csv,
+    output:
+        md=f"{REPORTS}/tables/{{table}}.md",
+        csv=f"{REPORTS}/tables/{{table}}.csv",
+    log:
+        "logs/report/{table}.log",
+    conda:
+        "../../environment.yml"
+    wildcard_constraints:
+        table="|".join(PAPER_TABLES),
+    params:
+        cli=SRREPRO,
+        datasets=json.dumps(config["reports"]["datasets"]),
+        note=SCALE_NOTE,
+    shell:
+        "{params.cli} paper-table {wildcards.table} --summary {input} --datasets {params.datasets:q}"
+        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} > {log} 2>&1"
+
+
+rule model_analysis_table:
+    input:
+        models=[f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in ANALYSED for s in SEEDS],
+        sr=[f"{RESULTS}/sr/{v}-s{s}/{TIMING_SET}" for v in ANALYSED for s in SEEDS],
+    output:
+        md=f"{REPORTS}/tables/model_analysis.md",
+        csv=f"{REPORTS}/tables/model_analysis.csv",
+    log:
+        "logs/report/model_analysis.log",
+    conda:
+        "../../environment.yml"
+    params:
+        cli=SRREPRO,
+        spec=model_analysis_spec(),
+        note=SCALE_NOTE,
+    shell:
+        "{params.cli} model-analysis --spec {params.spec:q} --sr-root {RESULTS}/sr --timing-dataset {TIMING_SET}"
+        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} > {log} 2>&1"
+
+
+rule figure:
+    input:
+        figure_inputs,
+    output:
+        f"{REPORTS}/figures/{{figure}}.png",
+    log:
+        "logs/report/{figure}.log",
+    conda:
+        "../../environment.yml"
+    wildcard_constraints:
+        figure="fig5|fig9|fig13|qualitative",
+    params:
+        cli=SRREPRO,
+        spec=lambda w: figure_spec(w.figure),
+        note=SCALE_NOTE,
+    shell:
+        "{params.cli} figure {wildcards.figure} --spec {params.spec:q} --scale-note {params.note:q}"
+        " --png {output} > {log} 2>&1"
+
+
+rule index:
+    input:
+        tables=expand(f"{REPORTS}/tables/{{table}}.csv", table=PAPER_TABLES),
+        others=[f"{REPORTS}/tables/overview.md", f"{REPORTS}/tables/model_analysis.md"]
+        + expand(f"{REPORTS}/figures/{{figure}}.png", figure=FIGURES),
+    output:
+        f"{REPORTS}/index.html",
+    log:
+        "logs/report/index.log",
+    conda:
+        "../../environment.yml"
+    params:
+        cli=SRREPRO,
+        spec=index_spec(),
+        note=SCALE_NOTE,
+    shell:
+        "{params.cli} index {input.tables} --spec {params.spec:q} --scale-note {params.note:q} --out {output}"
+        " > {log} 2>&1"
+
+
+# Named targets, one per artefact of the papers.
+for _table in PAPER_TABLES:
+
+    rule:
+        name:
+            _table
+        input:
+            f"{REPORTS}/tables/{_table}.md",
+
+
+for _figure in FIGURES:
+
+    rule:
+        name:
+            _figure
+        input:
+            f"{REPORTS}/figures/{_figure}.png",
+
+
+rule model_analysis:
+    input:
+        rules.model_analysis_table.output,

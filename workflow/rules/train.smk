@@ -18,7 +18,7 @@ rule train:
         gpu=0,
     params:
         cli=SRREPRO,
-        variant=lambda w: json.dumps(VARIANTS[w.variant], sort_keys=True),
+        variant=lambda w: training_spec(w.variant),
         run_dir=lambda w: f"{RESULTS}/train/{w.variant}/seed{w.seed}",
         val=lambda w, input: f"--val {input.val[0]}" if input.val else "",
         init=lambda w, input: f"--init {input.init[0]}" if input.init else "",

@@ -1,0 +1,162 @@
+"""The Snakemake workflow end to end at a tiny scale: config validation, lint, the Table I path on Set5 through the
+mirror, no-op reruns, targeted reruns after a change, and resume after a training job is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+TINY_TRAIN = {"batch_size": 2, "hr_patch": 32, "iterations": 6, "checkpoint_every": 3, "validate_every": 3,
+              "milestones": [4], "val_metrics": ["psnr"]}
+
+
+def _run(args: list[str], cwd: Path, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    result = subprocess.run(SNAKEMAKE + ["-s", str(REPO / "Snakefile"), *args], cwd=cwd, capture_output=True,
+                            text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def _demo_config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def _tiny_config(mirror: Path, workdir: Path) -> dict:
+    """Set5 from the mirror, three variants trained for a few iterations, PSNR/SSIM/LPIPS."""
+    config = _demo_config()
+    rrdb = {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8}
+    pair = {"arch": "fasrgan", "nf": 8, "nb": 1, "gc": 8, "d_nf": 8, "d_input_size": 32}
+    config.update(
+        seeds=[0],
+        data={"mirror": str(mirror / "SelfExSR"), "train": "demo_train", "validation": "Set5", "test": ["Set5"],
+              "imagenet": None},
+        evaluation={"metrics": ["psnr", "ssim", "lpips"], "tile": None, "recognition_limit": 10},
+    )
+    config["paths"]["assets"] = str(Path(os.environ.get("SRREPRO_ASSET_CACHE", REPO / ".cache" / "assets")))
+    config["reports"].update(
+        datasets={"Set5": "Set5", "Urban100": None}, tradeoff_dataset="Set5", split_dataset="Set5",
+        timing_dataset="Set5", splits={}, curves={"FASRGAN": "fasrgan"}, qualitative={"dataset": "Set5", "crop": 32},
+    )
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    config["variants"] = {
+        "rrdb_psnr": {"label": "RRDB_PSNR", "procedure": "psnr", "generator": rrdb, "train": dict(TINY_TRAIN, lr_g=1e-3)},
+        "esrgan": {"label": "ESRGAN", "procedure": "esrgan", "init_from": "rrdb_psnr", "generator": rrdb,
+                   "discriminator": {"arch": "vgg128", "nf": 8, "input_size": 32},
+                   "perceptual_layer": "vgg16_conv5_3", "train": dict(TINY_TRAIN)},
+        "fasrgan": {"label": "FASRGAN", "procedure": "fasrgan", "init_from": "rrdb_psnr", "generator": pair,
+                    "perceptual_layer": "vgg16_conv5_3", "train": dict(TINY_TRAIN)},
+    }
+    return config
+
+
+def _write(config: dict, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def test_lint_is_clean(tmp_path):
+    result = _run(["--lint"], cwd=REPO, check=False)
+    assert "Congratulations, your workflow is in a good condition" in result.stdout + result.stderr, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c.update(sedes=[0]), "unknown key(s) 'sedes'"),
+        (lambda c: c["variants"]["rrdb_psnr"]["train"].update(iterations="many"), "variants.rrdb_psnr.train.iterations"),
+        (lambda c: c["variants"]["esrgan"]["losses"].__setitem__("gan", -1.0) if "losses" in c["variants"]["esrgan"]
+         else c["variants"]["esrgan"].update(losses={"gan": -1.0}), "variants.esrgan.losses.gan"),
+        (lambda c: c["variants"]["esrgan"].update(init_from="nothing"), "variants.esrgan.init_from"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, mutate, expected):
+    config = _demo_config()
+    mutate(config)
+    result = _run(["-n", "--configfile", str(_write(config, tmp_path / "bad.yaml"))], cwd=tmp_path, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert expected in output, output[-3000:]
+    assert "Job stats" not in output
+
+
+def test_table1_path_on_set5(mirror_dir, tmp_path):
+    config_path = _write(_tiny_config(mirror_dir, tmp_path), tmp_path / "tiny.yaml")
+    _run(["--cores", "2", "--configfile", str(config_path), "table1"], cwd=tmp_path)
+
+    table = (tmp_path / "reports" / "tables" / "table1.md").read_text()
+    assert "30.46" in table and "0.0325" in table  # published ESRGAN Set5 PSNR, FASRGAN Set5 LPIPS beside ours
+    long = pd.read_csv(tmp_path / "reports" / "tables" / "table1.csv")
+    ours = long[(long["method"] == "ESRGAN") & (long["dataset"] == "Set5") & (long["metric"] == "PSNR")].iloc[0]
+    assert 10 < ours["ours_mean"] < 40 and ours["our_dataset"] == "Set5" and not ours["substitute"]
+    lpips = long[(long["method"] == "FASRGAN") & (long["dataset"] == "Set5") & (long["metric"] == "LPIPS")].iloc[0]
+    assert 0 < lpips["ours_mean"] < 1
+    not_ours = long[(long["method"] == "EnhanceNet") & (long["metric"] == "PSNR")].iloc[0]
+    assert pd.isna(not_ours["ours_mean"]) and "not replicated" in not_ours["note"]
+    urban = long[(long["method"] == "ESRGAN") & (long["dataset"] == "Urban100")].iloc[0]
+    assert "not available" in urban["note"]
+    claims = long[long["metric"] == "claim"]
+    assert set(claims["ours"]) <= {"holds", "fails", "within seed noise", "n/a"} and len(claims) == 10
+    assert "## Claims" in table
+
+    # A second run does nothing.
+    again = _run(["--cores", "2", "--configfile", str(config_path), "table1"], cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # Changing one variant's setting reruns only what depends on it.
+    changed = yaml.safe_load(config_path.read_text())
+    changed["variants"]["esrgan"]["train"]["iterations"] = 7
+    _write(changed, config_path)
+    dry = _run(["-n", "--cores", "2", "--configfile", str(config_path), "table1"], cwd=tmp_path)
+    out = dry.stdout + dry.stderr
+    assert "variant=esrgan" in out, out[-3000:]
+    assert "variant=fasrgan" not in out and "variant=rrdb_psnr" not in out, out[-3000:]
+
+
+def test_killed_training_job_resumes_from_checkpoint(tmp_path):
+    config = _demo_config()
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    config.update(seeds=[0], data=dict(config["data"], validation=None))
+    train = {"batch_size": 4, "hr_patch": 32, "iterations": 400, "checkpoint_every": 20, "validate_every": 0,
+             "milestones": [1000], "keep_checkpoints": 50}
+    config["variants"] = {"rrdb_psnr": {"label": "RRDB_PSNR", "procedure": "psnr",
+                                        "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8}, "train": train}}
+    config_path = _write(config, tmp_path / "resume.yaml")
+    target = "results/models/rrdb_psnr/seed0/model.pt"
+    run_dir = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0" / "checkpoints"
+
+    process = subprocess.Popen(SNAKEMAKE + ["-s", str(REPO / "Snakefile"), "--cores", "1", "--configfile",
+                                            str(config_path), target], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(run_dir.glob("*.pt"))) < 2:
+        time.sleep(0.5)
+    trainer = subprocess.run(["pgrep", "-f", "srrepro.cli train .*--run-dir results/train/rrdb_psnr/seed0"],
+                             capture_output=True, text=True).stdout.split()
+    assert trainer, "training job not found"
+    for pid in trainer:
+        os.kill(int(pid), signal.SIGKILL)
+    process.wait(timeout=120)
+    assert not (tmp_path / target).exists()
+    checkpoints = sorted(run_dir.glob("*.pt"))
+    assert checkpoints, "no checkpoint survived the kill"
+    done_before = max(int(p.stem.split("_")[-1]) for p in checkpoints)
+    assert done_before < 400
+
+    _run(["--cores", "1", "--configfile", str(config_path), target], cwd=tmp_path)
+    log = (tmp_path / "logs" / "train" / "rrdb_psnr-s0.log").read_text()
+    assert "resum" in log.lower(), log[-2000:]
+    assert (tmp_path / target).exists()
+    first_logged = pd.read_json(tmp_path / "results" / "train" / "rrdb_psnr" / "seed0" / "train_log.jsonl", lines=True)
+    assert first_logged["iteration"].is_monotonic_increasing
