@@ -178,15 +178,13 @@ def cmd_model_analysis(args) -> None:
 def cmd_figure(args) -> None:
     from srrepro import report_builder as rb
 
-    spec = json.loads(args.spec)
-    if args.figure == "fig5":
-        rb.figure_tradeoff(spec["summary"], spec["dataset"], spec["labels"], args.png, args.scale_note)
-    elif args.figure == "fig9":
-        rb.figure_curves(spec["val_logs"], args.png, args.scale_note)
-    elif args.figure == "fig13":
-        rb.figure_split(spec["summary"], spec["dataset"], spec["splits"], args.png, args.scale_note)
-    else:
-        rb.figure_crops(spec["hr_dir"], spec["sr_dirs"], spec["crop"], args.png, args.scale_note)
+    builders = {
+        "fig5": lambda spec: rb.figure_tradeoff(spec["summary"], spec["dataset"], spec["labels"], args.png, args.scale_note),
+        "fig9": lambda spec: rb.figure_curves(spec["val_logs"], args.png, args.scale_note),
+        "fig13": lambda spec: rb.figure_split(spec["summary"], spec["dataset"], spec["splits"], args.png, args.scale_note),
+        "qualitative": lambda spec: rb.figure_crops(spec["hr_dir"], spec["sr_dirs"], spec["crop"], args.png, args.scale_note),
+    }
+    builders[args.figure](json.loads(args.spec))
     print(f"wrote {args.png}")
 
 

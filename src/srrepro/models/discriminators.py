@@ -124,9 +124,12 @@ def build_vgg128(in_nc: int = 3, nf: int = 64, input_size: int = 128) -> VGGDisc
 
 
 @register_model("vgg192")
-def build_vgg192(in_nc: int = 3, nf: int = 64, input_size: int = 192) -> VGGDiscriminator:
-    """Six-stage VGG discriminator (192x192 input; Fs-SRGAN uses it with in_nc=64 on shared features)."""
-    return VGGDiscriminator(in_nc, nf, input_size, stages=6)
+def build_vgg192(in_nc: int = 3, nf: int = 64, input_size: int = 192, stages: int = 6) -> VGGDiscriminator:
+    """Six-stage VGG discriminator (192x192 input; Fs-SRGAN uses it with in_nc=64 on shared features).
+
+    ``stages`` < 6 drops the last stride-2 stages, so tiny demo patches (e.g. 32 px with 5 stages) fit.
+    """
+    return VGGDiscriminator(in_nc, nf, input_size, stages=stages)
 
 
 @register_model("unet_fa")

@@ -84,11 +84,11 @@ def build_fs_generator_trunk(nf: int = 64, nb: int = 16, gc: int = 32, out_nc: i
 
 @register_model("fs_srgan")
 def build_fs_srgan(split: str = "E1G16", nf: int = 64, gc: int = 32, scale: int = 4, d_nf: int = 64,
-                   d_input_size: int = 192) -> FeatureSharingGAN:
-    """Fs-SRGAN: E + G and the six-stage VGG discriminator on nf-channel features."""
+                   d_input_size: int = 192, d_stages: int = 6) -> FeatureSharingGAN:
+    """Fs-SRGAN: E + G and the six-stage VGG discriminator on nf-channel features (``d_stages`` < 6: demo patches)."""
     n_shared, n_trunk = parse_split(split)
     return FeatureSharingGAN(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
-                             build_vgg192(nf, d_nf, d_input_size))
+                             build_vgg192(nf, d_nf, d_input_size, d_stages))
 
 
 @register_model("fa_fs_srgan")

@@ -463,6 +463,7 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
         run_state.set_rng_state(state["rng"])
         start = state["iteration"]
         run_state.truncate_logs(out_dir, start)
+        print(f"resuming from checkpoint {latest} at iteration {start}", file=sys.stderr, flush=True)
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         run_state.truncate_logs(out_dir, -1)  # records of an attempt killed before its first checkpoint
