@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import tarfile
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from srrepro.bicubic import imresize
-from srrepro.datasets import (DEMO_TEST, DEMO_TRAIN, MIRROR_CONFIG_KEY, get_dataset, iter_hr_images,
-                              list_dataset_names, prepare_dataset, read_prepared)
+from srrepro.dataset_sources import DATASET_SOURCES, Download
+from srrepro.datasets import (
+    DEMO_TEST,
+    DEMO_TRAIN,
+    MIRROR_CONFIG_KEY,
+    DatasetUnavailable,
+    fetch_dataset,
+    get_dataset,
+    iter_hr_images,
+    iter_image_pairs,
+    list_dataset_names,
+    prepare_dataset,
+    read_prepared,
+)
 from srrepro.errors import AssetUnavailable, ConfigError
 from srrepro.images import read_image
 
@@ -73,3 +94,161 @@ def test_missing_mirror_names_path_and_config_key(tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ConfigError, match=MIRROR_CONFIG_KEY):
         prepare_dataset("Set5", tmp_path / "out", 4)
+
+
+# ------------------------------------------------------------------------ mirror layouts, cache and downloads
+
+def _png_bytes(seed: int, size=(8, 8)) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _write_png(path: Path, seed: int, size=(8, 8)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_png_bytes(seed, size))
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _with_downloads(monkeypatch, name: str, *downloads: Download) -> None:
+    monkeypatch.setitem(DATASET_SOURCES, name, replace(DATASET_SOURCES[name], downloads=downloads))
+
+
+def test_mirror_plain_folder_keeps_only_hr_files(tmp_path):
+    _write_png(tmp_path / "m" / "PIRM_val" / "1_HR.png", 1)
+    _write_png(tmp_path / "m" / "PIRM_val" / "1_LR.png", 2, (2, 2))
+    _write_png(tmp_path / "m" / "PIRM_val" / "2_HR.png", 3)
+    assert [n for n, _ in iter_hr_images("PIRM_val", 4, tmp_path / "m")] == ["1", "2"]
+
+
+def test_mirror_hr_subfolder_and_alternative_names(tmp_path):
+    _write_png(tmp_path / "m" / "DIV2K_valid_HR" / "0801.png", 1)  # an alternative mirror name
+    _write_png(tmp_path / "m" / "Manga109" / "HR" / "AisazuNihaIrarenai.png", 2)
+    assert [n for n, _ in iter_hr_images("DIV2K_valid", 4, tmp_path / "m")] == ["0801"]
+    names = prepare_dataset("Manga109", tmp_path / "out", 4, mirror=tmp_path / "m")
+    assert names == ["AisazuNihaIrarenai"] and read_image(tmp_path / "out" / "LR_x4" / f"{names[0]}.png").shape == (2, 2, 3)
+
+
+def test_mirror_recursive_category_folders(tmp_path):
+    _write_png(tmp_path / "m" / "OutdoorSceneTrain_v2" / "sky" / "sky_1.png", 1)
+    _write_png(tmp_path / "m" / "OutdoorSceneTrain_v2" / "water" / "w.png", 2)
+    assert [n for n, _ in iter_hr_images("OST_train", 4, tmp_path / "m")] == ["sky_sky_1", "water_w"]
+
+
+def test_realsr_reads_its_own_lr(tmp_path):
+    folder = tmp_path / "m" / "RealSR(V3)" / "Canon" / "Test" / "4"
+    _write_png(folder / "Canon_001_HR.png", 1, (16, 18))  # 18 is not a multiple of 4: HR cropped to 16x16
+    _write_png(folder / "Canon_001_LR4.png", 2, (4, 4))
+    _write_png(tmp_path / "m" / "RealSR(V3)" / "Nikon" / "Test" / "4" / "002_HR.png", 3, (8, 8))
+    _write_png(tmp_path / "m" / "RealSR(V3)" / "Nikon" / "Test" / "4" / "002_LR4.png", 4, (2, 2))
+    names = prepare_dataset("RealSR_V3", tmp_path / "out", 4, mirror=tmp_path / "m")
+    assert names == ["Canon_001", "Nikon_002"]
+    lr = read_image(tmp_path / "out" / "LR_x4" / "Canon_001.png")
+    assert np.array_equal(lr, read_image(folder / "Canon_001_LR4.png"))  # provided, not bicubic
+    assert read_image(tmp_path / "out" / "HR" / "Canon_001.png").shape == (16, 16, 3)
+    _write_png(tmp_path / "flat" / "RealSR_V3" / "Test" / "4" / "a_HR.png", 5)
+    _write_png(tmp_path / "flat" / "RealSR_V3" / "Test" / "4" / "a_LR4.png", 6, (2, 2))
+    pairs = list(iter_image_pairs("RealSR_V3", 4, tmp_path / "flat"))
+    assert [(n, lr.shape) for n, _, lr in pairs] == [("a", (2, 2, 3))]
+
+
+def test_download_zip_verified_extracted_cached(tmp_path, monkeypatch):
+    members = {"pkg/DIV2K_valid_HR/0801.png": _png_bytes(1), "pkg/DIV2K_valid_HR/0802.png": _png_bytes(2),
+               "pkg/README.txt": b"not an image", "pkg/other/0803.png": _png_bytes(3)}
+    archive = _zip(tmp_path / "valid.zip", members)
+    data = archive.read_bytes()
+    _with_downloads(monkeypatch, "DIV2K_valid",
+                    Download(archive.as_uri(), hr_glob="pkg/DIV2K_valid_HR/*.png",
+                             sha256=hashlib.sha256(data).hexdigest(), md5=hashlib.md5(data).hexdigest(),
+                             size=len(data)))
+    target = fetch_dataset("DIV2K_valid", tmp_path / "cache")
+    assert target == tmp_path / "cache" / "datasets" / "DIV2K_valid"
+    assert sorted(p.name for p in (target / "HR").iterdir()) == ["0801.png", "0802.png"]
+    record = json.loads((target / "provenance.json").read_text())
+    assert record["archive_verification"] == "sha256 + md5" and set(record["files"]) == {"HR/0801.png", "HR/0802.png"}
+    assert [p.name for p in (tmp_path / "cache" / "datasets").iterdir()] == ["DIV2K_valid"]  # no temporary left
+    archive.unlink()  # the cache is used from now on
+    names = prepare_dataset("DIV2K_valid", tmp_path / "out", 4, cache_dir=tmp_path / "cache")
+    assert names == ["0801", "0802"]
+    assert np.array_equal(read_image(tmp_path / "out" / "HR" / "0801.png"), read_image(target / "HR" / "0801.png"))
+    # A damaged cache (file size changed) is not used and is fetched again when possible.
+    (target / "HR" / "0801.png").write_bytes(b"broken")
+    with pytest.raises(DatasetUnavailable, match="incomplete or without provenance"):
+        prepare_dataset("DIV2K_valid", tmp_path / "out2", 4, cache_dir=tmp_path / "cache")
+
+
+def test_checksum_mismatch_rejected_nothing_left(tmp_path, monkeypatch):
+    archive = _zip(tmp_path / "a.zip", {"DIV2K_valid_HR/0801.png": _png_bytes(1)})
+    _with_downloads(monkeypatch, "DIV2K_valid",
+                    Download(archive.as_uri(), hr_glob="DIV2K_valid_HR/*.png", sha256="0" * 64))
+    with pytest.raises(DatasetUnavailable) as info:
+        prepare_dataset("DIV2K_valid", tmp_path / "out", 4, cache_dir=tmp_path / "cache", download=True)
+    assert "sha256 mismatch" in str(info.value) and archive.as_uri() in str(info.value)
+    assert list((tmp_path / "cache" / "datasets").iterdir()) == [] and not (tmp_path / "out").exists()
+
+
+def test_md5_verification(tmp_path, monkeypatch):
+    archive = _zip(tmp_path / "a.zip", {"DIV2K_valid_HR/0801.png": _png_bytes(1)})
+    good = hashlib.md5(archive.read_bytes()).hexdigest()
+    _with_downloads(monkeypatch, "DIV2K_valid", Download(archive.as_uri(), hr_glob="DIV2K_valid_HR/*.png", md5="f" * 32))
+    with pytest.raises(DatasetUnavailable, match="md5 mismatch"):
+        fetch_dataset("DIV2K_valid", tmp_path / "cache")
+    assert list((tmp_path / "cache" / "datasets").iterdir()) == []
+    _with_downloads(monkeypatch, "DIV2K_valid", Download(archive.as_uri(), hr_glob="DIV2K_valid_HR/*.png", md5=good))
+    target = fetch_dataset("DIV2K_valid", tmp_path / "cache")
+    assert json.loads((target / "provenance.json").read_text())["archive_verification"] == "md5"
+
+
+def test_unpublished_checksum_recorded_then_content_checked(tmp_path, monkeypatch):
+    archive = _zip(tmp_path / "a.zip", {"x/DIV2K_valid_HR/0801.png": _png_bytes(1)})
+    _with_downloads(monkeypatch, "DIV2K_valid", Download(archive.as_uri(), hr_glob="x/DIV2K_valid_HR/*.png"))
+    target = fetch_dataset("DIV2K_valid", tmp_path / "c1")
+    record = json.loads((target / "provenance.json").read_text())
+    assert record["archive_sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert "recorded on first download" in record["archive_verification"]
+    _with_downloads(monkeypatch, "DIV2K_valid", Download(archive.as_uri(), hr_glob="x/DIV2K_valid_HR/*.png",
+                                                          content_sha256="1" * 64))
+    with pytest.raises(DatasetUnavailable, match="content sha256 mismatch"):
+        fetch_dataset("DIV2K_valid", tmp_path / "c2")
+    assert list((tmp_path / "c2" / "datasets").iterdir()) == []
+
+
+def test_download_tar_with_provided_lr(tmp_path, monkeypatch):
+    archive = tmp_path / "realsr.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for name, data in {"RealSR(V3)/Canon/Test/4/Canon_001_HR.png": _png_bytes(1, (8, 8)),
+                           "RealSR(V3)/Canon/Test/4/Canon_001_LR4.png": _png_bytes(2, (2, 2)),
+                           "RealSR(V3)/Canon/Train/4/Canon_009_HR.png": _png_bytes(3)}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    _with_downloads(monkeypatch, "RealSR_V3",
+                    Download(archive.as_uri(), hr_glob="RealSR(V3)/*/Test/4/*_HR.png",
+                             lr_glob="RealSR(V3)/*/Test/4/*_LR4.png"))
+    pairs = list(iter_image_pairs("RealSR_V3", 4, cache_dir=tmp_path / "cache", download=True))
+    assert [n for n, _, _ in pairs] == ["Canon_001"]
+    assert np.array_equal(pairs[0][2], np.asarray(Image.open(io.BytesIO(_png_bytes(2, (2, 2))))))
+
+
+def test_missing_everything_names_paths_urls_and_config_key(tmp_path):
+    with pytest.raises(DatasetUnavailable) as info:
+        prepare_dataset("DIV2K_train", tmp_path / "out", 4, mirror=tmp_path / "m", cache_dir=tmp_path / "cache")
+    message = str(info.value)
+    assert "dataset 'DIV2K_train'" in message
+    assert str(tmp_path / "m" / "DIV2K_train" / "HR") in message and str(tmp_path / "m" / "DIV2K_train_HR") in message
+    assert str(tmp_path / "cache" / "datasets" / "DIV2K_train") in message
+    assert "https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip (not tried" in message
+    assert "data.mirror/DIV2K_train" in message
+    with pytest.raises(DatasetUnavailable) as info:  # user-supplied: no download is attempted
+        prepare_dataset("Manga109", tmp_path / "out", 4, cache_dir=tmp_path / "cache", download=True)
+    assert "forbids redistribution" in str(info.value) and "data.mirror/Manga109" in str(info.value)
+    with pytest.raises(DatasetUnavailable, match="data.imagenet"):
+        fetch_dataset("ImageNet_val", tmp_path / "cache")
+    assert not (tmp_path / "out").exists()

@@ -32,8 +32,15 @@ def _set_threads(threads: int) -> None:
 def cmd_prepare(args) -> None:
     from srrepro.datasets import prepare_dataset
 
-    names = prepare_dataset(args.dataset, args.out_dir, args.scale, mirror=args.mirror)
+    names = prepare_dataset(args.dataset, args.out_dir, args.scale, mirror=args.mirror, cache_dir=args.cache,
+                            download=args.download)
     print(f"prepared {args.dataset}: {len(names)} images in {args.out_dir}")
+
+
+def cmd_datasets(args) -> None:
+    from srrepro.dataset_sources import format_table
+
+    print(format_table())
 
 
 def cmd_degrade(args) -> None:
@@ -213,7 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir")
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--mirror", help="folder laid out like SelfExSR (<Set>/image_SRF_4/img_NNN_SRF_4_HR.png)")
+    p.add_argument("--cache", help="download cache (<cache>/datasets/<name>); consulted after the mirror")
+    p.add_argument("--download", action="store_true", help="download (with checksums) what the mirror lacks")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("datasets", help="list every dataset the papers use: sources, checksums, licences")
+    p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("degrade", help="MATLAB-compatible bicubic downscaling of every image in HR_DIR")
     p.add_argument("hr_dir")

@@ -2,8 +2,12 @@
 
 
 def mirror_option():
+    """Where datasets come from: the mirror first, then (data.download) a checksummed download into the cache."""
     mirror = config["data"].get("mirror")
-    return f"--mirror {mirror}" if mirror else ""
+    options = [f"--mirror {mirror}"] if mirror else []
+    if config["data"].get("download", False):
+        options += [f"--cache {ASSETS}", "--download"]
+    return " ".join(options)
 
 
 def asset_options():
