@@ -178,7 +178,7 @@ def cmd_paper_table(args) -> None:
 def cmd_model_analysis(args) -> None:
     from srrepro.report_builder import model_analysis
 
-    model_analysis(json.loads(args.spec), args.sr_root, args.timing_dataset, args.md, args.csv, args.scale_note)
+    model_analysis(json.loads(args.spec), args.timing_dataset, args.md, args.csv, args.scale_note)
     print(Path(args.md).read_text())
 
 
@@ -302,8 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_paper_table)
 
     p = sub.add_parser("model-analysis", help="Sec. IV-E: parameters and inference time")
-    p.add_argument("--spec", required=True, help="JSON: {method: {variant, seeds, files}}")
-    p.add_argument("--sr-root", required=True)
+    p.add_argument("--spec", required=True, help="JSON: {method: {variant, files: [model.pt], sr_dirs: [SR folder]}}")
     p.add_argument("--timing-dataset", required=True)
     p.add_argument("--scale-note", default="")
     p.add_argument("--md", required=True)

@@ -5,6 +5,7 @@ Error messages name the offending key as a dotted path (e.g. ``variants.fasrgan.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -20,7 +21,8 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        extra = sorted(k for k in set(error.instance) - set(allowed) if not any(p.search(k) for p in patterns))
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
         return f"config key '{_key_path(error)}': unknown key(s) {', '.join(repr(k) for k in extra)}{hint}"
     return f"config key '{_key_path(error)}': {error.message}"

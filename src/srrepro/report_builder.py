@@ -62,11 +62,11 @@ def _timing(sr_dir: Path) -> float:
 
 
 def model_analysis(
-    models: dict[str, dict], sr_root: str | Path, timing_dataset: str, md: str | Path, csv: str | Path, scale_note: str
+    models: dict[str, dict], timing_dataset: str, md: str | Path, csv: str | Path, scale_note: str
 ) -> pd.DataFrame:
     """Sec. IV-E: generator parameters (paper-scale architecture and ours) and inference time per image.
 
-    ``models``: paper method → {variant, seeds, files: [model.pt per seed]}. The paper-scale architectures
+    ``models``: paper method → {variant, files: [model.pt per seed], sr_dirs: [its SR folder of the timing set]}. The paper-scale architectures
     (:data:`srrepro.paper_tables.PAPER_GENERATORS`) are built and counted exactly, no training needed.
     """
     from srrepro.models.checkpoints import load_model
@@ -82,7 +82,7 @@ def model_analysis(
         full = build_model(arch["arch"], **{k: v for k, v in arch.items() if k != "arch"}) if arch else None
         paper_scale = _generator_parameters(full, FeatureSharingGAN) if full is not None else math.nan
         ours = [_generator_parameters(load_model(f), FeatureSharingGAN) for f in spec["files"]]
-        times = [_timing(Path(sr_root) / f"{spec['variant']}-s{seed}" / timing_dataset) for seed in spec["seeds"]]
+        times = [_timing(Path(folder)) for folder in spec["sr_dirs"]]
         rows.append(
             {
                 "method": method,

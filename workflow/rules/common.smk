@@ -53,8 +53,8 @@ def model_analysis_spec():
     spec = {
         method: {
             "variant": variant,
-            "seeds": SEEDS,
             "files": [f"{RESULTS}/models/{variant}/seed{s}/model.pt" for s in SEEDS],
+            "sr_dirs": [f"{RESULTS}/sr/{variant}-s{s}/{TIMING_SET}" for s in SEEDS],
         }
         for method, variant in ANALYSED_VARIANTS.items()
         if variant in VARIANTS

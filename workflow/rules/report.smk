@@ -95,8 +95,9 @@ rule model_analysis_table:
         cli=SRREPRO,
         spec=model_analysis_spec(),
         note=SCALE_NOTE,
+        timing=TIMING_SET,
     shell:
-        "{params.cli} model-analysis --spec {params.spec:q} --sr-root {RESULTS}/sr --timing-dataset {TIMING_SET}"
+        "{params.cli} model-analysis --spec {params.spec:q} --timing-dataset {params.timing}"
         " --scale-note {params.note:q} --md {output.md} --csv {output.csv} > {log} 2>&1"
 
 
