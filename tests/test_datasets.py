@@ -252,3 +252,19 @@ def test_missing_everything_names_paths_urls_and_config_key(tmp_path):
     with pytest.raises(DatasetUnavailable, match="data.imagenet"):
         fetch_dataset("ImageNet_val", tmp_path / "cache")
     assert not (tmp_path / "out").exists()
+
+
+def test_demo_val_is_central_crops_of_the_test_photographs(tmp_path):
+    from skimage import data
+
+    from srrepro.datasets import prepare_dataset
+    from srrepro.images import read_image
+
+    assert prepare_dataset("demo_val", tmp_path, 4) == ["astronaut", "chelsea", "coffee"]
+    for name in ("astronaut", "chelsea", "coffee"):
+        original = getattr(data, name)()
+        top, left = (original.shape[0] - 192) // 2, (original.shape[1] - 192) // 2
+        crop = read_image(tmp_path / "HR" / f"{name}.png")
+        assert crop.shape == (192, 192, 3)
+        assert (crop == original[top : top + 192, left : left + 192]).all()
+        assert read_image(tmp_path / "LR_x4" / f"{name}.png").shape == (48, 48, 3)

@@ -75,3 +75,9 @@ def test_bicubic_upscaling_scores_worse_than_hr(mirror_dir, asset_cache):
     assert 2.0 < sharp < soft, f"NIQE HR {sharp:.3f} should be below NIQE of bicubic x4 {soft:.3f}"
     cropped = get_metric("niqe", shave=4, cache_dir=asset_cache)(hr, None)
     assert cropped != sharp
+
+
+def test_image_below_two_blocks_is_na_with_reason(asset_cache):
+    metric = _or_skip(lambda: get_metric("niqe", cache_dir=asset_cache))
+    with pytest.raises(MetricUnavailable, match="smaller than NIQE's 192 px minimum"):
+        metric(np.zeros((128, 300, 3), np.uint8), None)

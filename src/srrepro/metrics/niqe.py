@@ -123,6 +123,8 @@ class NIQEMetric:
         y = y_uint8(sr)
         if self.shave:
             y = y[self.shave : -self.shave, self.shave : -self.shave]
+        if min(y.shape) < 2 * BLOCK:  # the half-size scale must still hold a 96x96 block, and the covariance 2 rows
+            raise MetricUnavailable("niqe", f"image {y.shape[1]}x{y.shape[0]} is smaller than NIQE's {2 * BLOCK} px minimum")
         return niqe_quality(y, self.mu, self.cov)
 
 
