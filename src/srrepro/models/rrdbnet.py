@@ -31,11 +31,11 @@ class ResidualDenseBlock(nn.Module):
         """Outputs x_1..x_5 of the five layers (x_5 before the residual scaling)."""
         features = [x]
         for conv in self.convs:
-            features.append(F.leaky_relu(conv(torch.cat(features, 1)), 0.2))
+            features.append(F.leaky_relu(conv(torch.cat(features, 1)), 0.2, inplace=True))
         return features[1:] + [self.conv_out(torch.cat(features, 1))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer_outputs(x)[-1] * 0.2 + x
+        return torch.add(x, self.layer_outputs(x)[-1], alpha=0.2)  # one fused kernel for x + 0.2·x_5
 
 
 class RRDB(nn.Module):
@@ -48,7 +48,7 @@ class RRDB(nn.Module):
         self.rdb3 = ResidualDenseBlock(nf, gc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
+        return torch.add(x, self.rdb3(self.rdb2(self.rdb1(x))), alpha=0.2)
 
 
 class RRDBTrunk(nn.Module):
@@ -85,8 +85,8 @@ class RRDBNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fea = self.trunk(self.conv_first(x))
         for conv in self.upconvs:
-            fea = F.leaky_relu(conv(F.interpolate(fea, scale_factor=2, mode="nearest")), 0.2)
-        return self.conv_last(F.leaky_relu(self.conv_hr(fea), 0.2))
+            fea = F.leaky_relu(conv(F.interpolate(fea, scale_factor=2, mode="nearest")), 0.2, inplace=True)
+        return self.conv_last(F.leaky_relu(self.conv_hr(fea), 0.2, inplace=True))
 
 
 @register_model("rrdbnet")

@@ -88,7 +88,7 @@ class SparseDenseBlock(nn.Module):
                 continue
             y = conv(torch.cat([x, *(outs[i] for i in range(l) if self.keep[l][i])], 1))
             outs.append(F.leaky_relu(y, 0.2) if l < N_LAYERS - 1 else y)
-        return outs[-1] * 0.2 + x
+        return torch.add(x, outs[-1], alpha=0.2)
 
 
 class RRSB(nn.Module):
@@ -99,7 +99,7 @@ class RRSB(nn.Module):
         self.blocks = nn.Sequential(*(SparseDenseBlock(nf, gc) for _ in range(3)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(x) * 0.2 + x
+        return torch.add(x, self.blocks(x), alpha=0.2)
 
 
 @torch.no_grad()
