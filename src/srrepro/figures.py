@@ -72,6 +72,8 @@ def training_curves(curves: dict[str, pd.DataFrame], metric: str, path: str | Pa
 def split_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) -> None:
     """Fig. 13: PSNR and LPIPS against the E/G split (columns split, psnr, lpips and their _std)."""
     fig, ax1 = plt.subplots(figsize=(6, 4))
+    if points.empty:
+        ax1.text(0.5, 0.5, "no E/G split variants configured (reports.splits)", ha="center", transform=ax1.transAxes)
     x = np.arange(len(points))
     ax1.errorbar(x, points["psnr"], yerr=points["psnr_std"].fillna(0), marker="o", color="tab:blue", capsize=3)
     ax1.set_ylabel("PSNR (dB)", color="tab:blue")

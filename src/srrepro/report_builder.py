@@ -150,7 +150,8 @@ def figure_split(summary_csv, dataset: str, splits: dict[str, str], png: str | P
         get = lambda m, c: float(part.loc[m, c]) if m in part.index else math.nan  # noqa: E731
         rows.append({"split": split, "psnr": get("psnr", "mean"), "psnr_std": get("psnr", "std"),
                      "lpips": get("lpips", "mean"), "lpips_std": get("lpips", "std")})
-    split_plot(pd.DataFrame(rows), png, f"E/G split of Fs-SRGAN on {dataset} (Fig. 13)", note)
+    columns = ["split", "psnr", "psnr_std", "lpips", "lpips_std"]
+    split_plot(pd.DataFrame(rows, columns=columns), png, f"E/G split of Fs-SRGAN on {dataset} (Fig. 13)", note)
 
 
 def figure_crops(hr_dir, sr_dirs: dict[str, str | Path], crop: int, png: str | Path, scale_note: str) -> None:
