@@ -31,7 +31,9 @@ def _published_lookup(spec: TableSpec) -> dict[tuple[str, str, str, str], float]
 def _ours(summary: pd.DataFrame, variant: str, dataset: str, metric: str) -> tuple[float, float, int, str]:
     hit = summary[(summary["variant"] == variant) & (summary["dataset"] == dataset) & (summary["metric"] == metric.lower())]
     if hit.empty:
-        return math.nan, math.nan, 0, f"{metric} of {variant} on {dataset} was not computed"
+        if variant not in set(summary["variant"]):
+            return math.nan, math.nan, 0, f"variant '{variant}' is not part of this configuration"
+        return math.nan, math.nan, 0, f"{metric} was not computed on {dataset} (evaluation.metrics, data.test)"
     row = hit.iloc[0]
     note = row["note"] if isinstance(row["note"], str) else ""
     return float(row["mean"]), float(row["std"]), int(row["seeds"]), note
@@ -131,12 +133,13 @@ def _cell(record) -> str:
 def render_markdown(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_note: str) -> str:
     """The table as Markdown: cells 'paper / ours ± std (Δ)', then substitutions, n/a reasons and claims."""
     long = long.assign(row_label=[_key(m, s).replace("|", " — ") for m, s in zip(long["method"], long["setting"])])
-    long = long.assign(column=long["dataset"] + " " + long["metric"])
     long = long.assign(cell=[_cell(r) for r in long.itertuples()])
-    wide = long.pivot(index="row_label", columns="column", values="cell")
-    wide = wide.loc[list(dict.fromkeys(long["row_label"])), list(dict.fromkeys(long["column"]))]
+    # The paper's layout: one row per (dataset, metric), one column per method.
+    wide = long.pivot(index=["dataset", "metric"], columns="row_label", values="cell")
+    rows = list(dict.fromkeys(zip(long["dataset"], long["metric"])))
+    wide = wide.loc[rows, list(dict.fromkeys(long["row_label"]))]
     lines = [f"# {spec.title}", "", scale_note, "", "Cells: `paper / ours ± std over seeds (Δ = ours − paper)`.", ""]
-    lines.append(tabulate(wide.reset_index().rename(columns={"row_label": "method"}), headers="keys", tablefmt="github", showindex=False))
+    lines.append(tabulate(wide.reset_index(), headers="keys", tablefmt="github", showindex=False))
     subs = long[long["substitute"]][["dataset", "our_dataset"]].drop_duplicates()
     if not subs.empty:
         lines += ["", "**Substituted datasets** (ours evaluated on a different set than the paper's):"]
