@@ -125,6 +125,7 @@ def figure_tradeoff(summary_csv, dataset: str, labels: dict[str, str], png: str 
         get = lambda m, c: float(row.loc[m, c]) if m in row.index else math.nan  # noqa: E731
         points.append({"label": labels.get(variant, variant), "rmse": get("rmse", "mean"), "lpips": get("lpips", "mean"),
                        "rmse_std": get("rmse", "std"), "lpips_std": get("lpips", "std")})
+    note += " The paper prints no numbers for Fig. 5, so no published points are overlaid."
     tradeoff_plot(pd.DataFrame(points), png, f"RMSE–LPIPS trade-off on {dataset} (Fig. 5)", note)
 
 
@@ -137,6 +138,7 @@ def figure_curves(val_logs: dict[str, list[str | Path]], png: str | Path, note: 
             frames[label] = pd.concat(logs).groupby("iteration", as_index=False).mean(numeric_only=True)
     metric = next((m for m in ("pi", "niqe", "psnr") if any(m in f and f[m].notna().any() for f in frames.values())), "pi")
     extra = "" if metric == "pi" else f" PI was not computable (its Ma model is missing), so {metric.upper()} is shown."
+    extra += " The paper prints no numbers for Fig. 9."
     training_curves(frames, metric, png, f"Validation {metric.upper()} during training (Fig. 9)", note + extra)
     return metric
 
@@ -151,6 +153,7 @@ def figure_split(summary_csv, dataset: str, splits: dict[str, str], png: str | P
         rows.append({"split": split, "psnr": get("psnr", "mean"), "psnr_std": get("psnr", "std"),
                      "lpips": get("lpips", "mean"), "lpips_std": get("lpips", "std")})
     columns = ["split", "psnr", "psnr_std", "lpips", "lpips_std"]
+    note += " The paper prints no numbers for Fig. 13; its text says E1G16 is best in PSNR and visual quality."
     split_plot(pd.DataFrame(rows, columns=columns), png, f"E/G split of Fs-SRGAN on {dataset} (Fig. 13)", note)
 
 
