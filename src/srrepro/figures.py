@@ -7,6 +7,7 @@ overlaid where the paper gives numbers.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -88,8 +89,8 @@ def split_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) ->
     _save(fig, path)
 
 
-def crop_grid(crops: list[tuple[str, np.ndarray]], path: str | Path, title: str) -> None:
-    """Figs. 4/6/7: labelled crops side by side (HR first)."""
+def crop_grid(crops: list[tuple[str, np.ndarray]], path: str | Path, title: str, note: str = "") -> None:
+    """Figs. 4/6/7: labelled crops side by side (HR first); ``note`` is printed, wrapped, under the grid."""
     columns = min(4, len(crops))
     rows = math.ceil(len(crops) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.2 * rows), squeeze=False)
@@ -97,6 +98,8 @@ def crop_grid(crops: list[tuple[str, np.ndarray]], path: str | Path, title: str)
         ax.axis("off")
     for ax, (label, crop) in zip(axes.flat, crops):
         ax.imshow(crop, interpolation="nearest")
-        ax.set_title(label, fontsize=9)
+        ax.set_title(textwrap.fill(label, 28), fontsize=8)
     fig.suptitle(title)
+    if note:
+        fig.text(0.02, 0.0, textwrap.fill(note, 40 * columns), fontsize=7, va="top")
     _save(fig, path)

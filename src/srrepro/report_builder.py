@@ -170,7 +170,7 @@ def figure_crops(hr_dir, sr_dirs: dict[str, str | Path], crop: int, png: str | P
     crops = [("HR", cut(hr))]
     for label, folder in sr_dirs.items():
         crops.append((label, cut(read_image(Path(folder) / f"{hr_path.stem}.png"))))
-    crop_grid(crops, png, f"{hr_path.stem}, {crop}x{crop} crop at ({top}, {left}) — {scale_note}")
+    crop_grid(crops, png, f"{hr_path.stem}: {crop}x{crop} crop at ({top}, {left}), most textured block", scale_note)
 
 
 def _textured_block(img: np.ndarray, size: int) -> tuple[int, int]:
