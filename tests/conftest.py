@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,3 +38,27 @@ def mirror_dir() -> Path:
 def asset_cache() -> Path:
     """Shared asset cache (``SRREPRO_ASSET_CACHE``, default ``.cache/assets`` in the checkout): fetched once."""
     return Path(os.environ.get("SRREPRO_ASSET_CACHE", REPO / ".cache" / "assets"))
+
+
+def write_paired_dataset(root: Path, count: int, size: int, seed: int) -> Path:
+    """A prepared-dataset folder (HR/, LR_x4/) of random images constant on 4x4 blocks, so LR = HR[::4, ::4]."""
+    rng = np.random.default_rng(seed)
+    (root / "HR").mkdir(parents=True)
+    (root / "LR_x4").mkdir()
+    for i in range(count):
+        lr = rng.integers(0, 256, (size // 4, size // 4 + 4 * i, 3), dtype=np.uint8)
+        Image.fromarray(lr).save(root / "LR_x4" / f"{i:03d}.png")
+        Image.fromarray(lr.repeat(4, 0).repeat(4, 1)).save(root / "HR" / f"{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A tiny training set for the trainer's tests: three random 64-px HR images and their exact x4 LR."""
+    return write_paired_dataset(tmp_path_factory.mktemp("train"), count=3, size=64, seed=1)
+
+
+@pytest.fixture(scope="module")
+def val_dir(tmp_path_factory) -> Path:
+    """A tiny validation set: one random 32-px HR image and its exact x4 LR."""
+    return write_paired_dataset(tmp_path_factory.mktemp("val"), count=1, size=32, seed=2)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from srrepro.errors import ConfigError
@@ -119,22 +117,6 @@ def test_prune_generator_keeps_x0_and_only_drops_connections():
 
 
 # --- training: the + RRSB rung through the trainer -------------------------------------------------------------
-
-
-def write_dataset(root, count: int, size: int, seed: int):
-    rng = np.random.default_rng(seed)
-    (root / "HR").mkdir(parents=True)
-    (root / "LR_x4").mkdir()
-    for i in range(count):
-        lr = rng.integers(0, 256, (size // 4, size // 4 + 4 * i, 3), dtype=np.uint8)
-        Image.fromarray(lr).save(root / "LR_x4" / f"{i:03d}.png")
-        Image.fromarray(lr.repeat(4, 0).repeat(4, 1)).save(root / "HR" / f"{i:03d}.png")
-    return root
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("train"), count=3, size=64, seed=1)
 
 
 def run(spec, data_dir, out_dir, seed=0, **kwargs):

@@ -6,10 +6,8 @@ import copy
 import json
 from contextlib import nullcontext
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from srrepro.errors import ConfigError, TrainingDiverged
@@ -47,28 +45,6 @@ def variant(procedure: str, **train) -> dict:
     spec["procedure"] = procedure
     spec["train"] = {**TRAIN, **spec.get("train", {}), **train}
     return spec
-
-
-def write_dataset(root, count: int, size: int, seed: int):
-    """HR images constant on 4x4 blocks, so LR = HR[::4, ::4] exactly."""
-    rng = np.random.default_rng(seed)
-    (root / "HR").mkdir(parents=True)
-    (root / "LR_x4").mkdir()
-    for i in range(count):
-        lr = rng.integers(0, 256, (size // 4, size // 4 + 4 * i, 3), dtype=np.uint8)
-        Image.fromarray(lr).save(root / "LR_x4" / f"{i:03d}.png")
-        Image.fromarray(lr.repeat(4, 0).repeat(4, 1)).save(root / "HR" / f"{i:03d}.png")
-    return root
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("train"), count=3, size=64, seed=1)
-
-
-@pytest.fixture(scope="module")
-def val_dir(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("val"), count=1, size=32, seed=2)
 
 
 def assets():
