@@ -3,15 +3,23 @@
 The "model outputs" are MATLAB-bicubic x4 upscalings of the BSD100 LR images of the mirror
 (``SelfExSR/BSD100/image_SRF_4``). Each metric is timed image by image (as ``evaluate_folder`` calls it), then
 the faster paths: LPIPS batched by image size, and the numpy metrics spread over a process pool of ``--workers``.
-The same is timed through pyiqa when pyiqa is importable; otherwise the reason is printed.
+The same four metrics are then timed through pyiqa, image by image as its API is called, with the same weights
+(written from our verified assets into a temporary torch hub, as pyiqa cannot download them here), and the means
+are printed beside ours as a cross-check. pyiqa and torchvision are not project dependencies; install them with
 
-    python bench/bench_metrics.py [--mirror ../shared/data] [--workers 2] [--limit 100]
+    .venv/bin/pip install --no-deps --target .bench/pyiqa -r bench/requirements-pyiqa.txt
+    .venv/bin/python bench/bench_metrics.py [--mirror ../shared/data] [--workers 2] [--limit 100]
+
+Without them the pyiqa part prints why it did not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,12 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from srrepro.assets import fetch_asset
 from srrepro.bicubic import imresize
 from srrepro.images import read_image
 from srrepro.metrics import get_metric
 
 NUMPY_METRICS = ("psnr", "ssim", "niqe")
 _WORKER_METRICS: dict = {}
+_KEEP_ALIVE: list = []  # torch.library fragments must outlive their registration
 
 
 def _build(name: str, cache_dir: str):
@@ -72,33 +82,86 @@ def bench_srrepro(pairs, cache_dir: str, workers: int) -> dict[str, tuple[float,
     return results
 
 
-def bench_pyiqa(pairs) -> dict[str, tuple[float, float]] | str:
-    """Seconds per metric through pyiqa, or the reason pyiqa cannot run here."""
-    reasons = []
-    for module in ("torchvision", "pyiqa"):  # pyiqa needs torchvision, whose CPU wheels need a matching torch
-        try:
-            __import__(module)
-        except Exception as err:  # a broken torchvision raises OSError/RuntimeError, not only ImportError
-            reasons.append(f"import {module}: {type(err).__name__}: {err}")
-    if reasons:
-        return "; ".join(reasons)
+def _import_pyiqa(site: Path | None):
+    """Import pyiqa (installed by ``bench/requirements-pyiqa.txt`` into ``site``), or raise ImportError.
+
+    PyPI's torchvision is built against CUDA torch, so its compiled ops (``_C.so``) do not load against the CPU
+    torch of this project. torchvision's Python layer then still registers fake kernels for ``nms`` and ``qnms``,
+    which fails unless those operators exist; declaring their two schemas lets it import. No torchvision operator
+    is called by the metrics timed here (only ``torchvision.models.alexnet`` is used, by LPIPS).
+    """
+    if site is not None:
+        sys.path.insert(0, str(site))
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or importlib.util.find_spec("pyiqa") is None:
+        raise ImportError(f"torchvision/pyiqa not found{f' in {site}' if site else ''}; install them with "
+                          "`.venv/bin/pip install --no-deps --target .bench/pyiqa -r bench/requirements-pyiqa.txt`")
+    extension = next(Path(spec.origin).parent.glob("_C*.so"), None)
+    try:
+        torch.ops.load_library(str(extension))
+    except (OSError, RuntimeError, TypeError):
+        library = torch.library.Library("torchvision", "DEF")
+        for op in ("nms", "qnms"):
+            library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        _KEEP_ALIVE.append(library)
     import pyiqa
-    specs = {
-        "psnr": dict(test_y_channel=True, color_space="ycbcr", crop_border=4),
-        "ssim": dict(test_y_channel=True, color_space="ycbcr", crop_border=4),
-        "lpips": dict(version="0.0"),
-        "niqe": dict(test_y_channel=True, color_space="ycbcr"),
-    }
+    return pyiqa
+
+
+
+def _pyiqa_weights(cache_dir: str, folder: Path) -> dict[str, Path]:
+    """pyiqa's weight files, written from our verified assets (pyiqa would download them; there is no network).
+
+    torchvision's AlexNet checkpoint gets our ImageNet AlexNet ``features`` (all LPIPS uses) and a seeded
+    classifier, since torchvision loads the whole network strictly; the LPIPS heads and NIQE's pristine
+    parameters are the same files our metrics read.
+    """
+    import scipy.io
+    import torchvision
+
+    checkpoints = folder / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    alexnet = torchvision.models.alexnet().state_dict()
+    alexnet.update(torch.load(fetch_asset("alexnet-features", cache_dir), map_location="cpu"))
+    torch.save(alexnet, checkpoints / "alexnet-owt-7be5be79.pth")
+    heads = folder / "lpips_v0.0_alex.pth"
+    torch.save(torch.load(fetch_asset("lpips-alex-v0.0", cache_dir), map_location="cpu"), heads)
+    niqe = np.load(fetch_asset("niqe-pristine", cache_dir))
+    params = folder / "niqe_modelparameters.mat"
+    scipy.io.savemat(params, {"mu_prisparam": niqe["mu_pris_param"], "cov_prisparam": niqe["cov_pris_param"]})
+    return {"lpips": heads, "niqe": params}
+
+
+def bench_pyiqa(pairs, cache_dir: str, site: Path | None) -> dict[str, tuple[float, float]] | str:
+    """Seconds per metric through pyiqa (one image at a time, as its API is called), or why it cannot run."""
+    try:
+        pyiqa = _import_pyiqa(site)
+    except Exception as err:  # a broken install raises OSError/RuntimeError too, not only ImportError
+        return f"{type(err).__name__}: {err}"
     results = {}
-    for name, options in specs.items():
-        metric = pyiqa.create_metric(name, device="cpu", **options)
-        start = time.perf_counter()
-        values = []
-        for sr, hr in pairs:
-            x = torch.from_numpy(sr).permute(2, 0, 1)[None].float() / 255
-            y = torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 255
-            values.append(float(metric(x, y) if metric.metric_mode == "FR" else metric(x)))
-        results[name] = (time.perf_counter() - start, float(np.mean(values)))
+    with tempfile.TemporaryDirectory() as hub:
+        previous_hub = torch.hub.get_dir()
+        torch.hub.set_dir(hub)
+        try:
+            weights = _pyiqa_weights(cache_dir, Path(hub))
+            specs = {
+                "psnr": dict(test_y_channel=True, color_space="ycbcr", crop_border=4),
+                "ssim": dict(test_y_channel=True, color_space="ycbcr", crop_border=4),
+                "niqe": dict(test_y_channel=True, color_space="ycbcr", pretrained_model_path=str(weights["niqe"])),
+                "lpips": dict(version="0.0", pretrained_model_path=str(weights["lpips"])),
+            }
+            for name, options in specs.items():
+                metric = pyiqa.create_metric(name, device="cpu", **options)
+                start = time.perf_counter()
+                values = []
+                for sr, hr in pairs:
+                    x = torch.from_numpy(sr).permute(2, 0, 1)[None].float() / 255
+                    y = torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 255
+                    values.append(float(metric(x, y) if metric.metric_mode == "FR" else metric(x)))
+                results[name] = (time.perf_counter() - start, float(np.mean(values)))
+        finally:
+            torch.hub.set_dir(previous_hub)
     return results
 
 
@@ -109,6 +172,8 @@ def main() -> None:
     parser.add_argument("--cache", default=os.environ.get("SRREPRO_ASSET_CACHE", repo / ".cache" / "assets"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--pyiqa-site", default=repo / ".bench" / "pyiqa",
+                        help="folder holding pyiqa and torchvision (bench/requirements-pyiqa.txt)")
     args = parser.parse_args()
     torch.set_num_threads(args.workers)
     pairs = load_pairs(Path(args.mirror), args.limit)
@@ -121,13 +186,17 @@ def main() -> None:
     fastest = ours[f"psnr+ssim+niqe ({args.workers} processes)"][0] + ours["lpips (batched)"][0]
     print(f"all four, one image at a time: {sequential:.2f} s; batched LPIPS + process pool: {fastest:.2f} s "
           f"(x{sequential / fastest:.2f})")
-    theirs = bench_pyiqa(pairs)
+    theirs = bench_pyiqa(pairs, str(args.cache), Path(args.pyiqa_site) if args.pyiqa_site else None)
     if isinstance(theirs, str):
-        print(f"pyiqa: not run, it cannot be imported here ({theirs})")
+        print(f"pyiqa: not run ({theirs})")
         return
+    print(f"{'metric':<10}{'srrepro s':>10}{'pyiqa s':>10}{'ratio':>8}{'srrepro mean':>14}{'pyiqa mean':>12}")
     for name, (seconds, mean) in theirs.items():
-        print(f"pyiqa {name:<28}{seconds:>10.2f}{mean:>10.4f}  srrepro/pyiqa time ratio {ours[name][0] / seconds:.2f}")
-
+        ours_s, ours_mean = ours[name]
+        print(f"{name:<10}{ours_s:>10.2f}{seconds:>10.2f}{ours_s / seconds:>8.2f}{ours_mean:>14.4f}{mean:>12.4f}")
+    pyiqa_total = sum(seconds for seconds, _ in theirs.values())
+    print(f"all four: srrepro {sequential:.2f} s one image at a time (ratio {sequential / pyiqa_total:.2f}), "
+          f"{fastest:.2f} s batched + pool (ratio {fastest / pyiqa_total:.2f}); pyiqa {pyiqa_total:.2f} s")
 
 if __name__ == "__main__":
     main()
