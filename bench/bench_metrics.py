@@ -31,10 +31,10 @@ from srrepro.assets import fetch_asset
 from srrepro.bicubic import imresize
 from srrepro.images import read_image
 from srrepro.metrics import get_metric
+from srrepro.reference_libraries import import_reference
 
 NUMPY_METRICS = ("psnr", "ssim", "niqe")
 _WORKER_METRICS: dict = {}
-_KEEP_ALIVE: list = []  # torch.library fragments must outlive their registration
 
 
 def _build(name: str, cache_dir: str):
@@ -83,30 +83,13 @@ def bench_srrepro(pairs, cache_dir: str, workers: int) -> dict[str, tuple[float,
 
 
 def _import_pyiqa(site: Path | None):
-    """Import pyiqa (installed by ``bench/requirements-pyiqa.txt`` into ``site``), or raise ImportError.
-
-    PyPI's torchvision is built against CUDA torch, so its compiled ops (``_C.so``) do not load against the CPU
-    torch of this project. torchvision's Python layer then still registers fake kernels for ``nms`` and ``qnms``,
-    which fails unless those operators exist; declaring their two schemas lets it import. No torchvision operator
-    is called by the metrics timed here (only ``torchvision.models.alexnet`` is used, by LPIPS).
-    """
+    """Import pyiqa (installed by ``bench/requirements-pyiqa.txt`` into ``site``), or raise ImportError."""
     if site is not None:
         sys.path.insert(0, str(site))
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or importlib.util.find_spec("pyiqa") is None:
-        raise ImportError(f"torchvision/pyiqa not found{f' in {site}' if site else ''}; install them with "
+    if importlib.util.find_spec("pyiqa") is None:
+        raise ImportError(f"pyiqa not found{f' in {site}' if site else ''}; install it with "
                           "`.venv/bin/pip install --no-deps --target .bench/pyiqa -r bench/requirements-pyiqa.txt`")
-    extension = next(Path(spec.origin).parent.glob("_C*.so"), None)
-    try:
-        torch.ops.load_library(str(extension))
-    except (OSError, RuntimeError, TypeError):
-        library = torch.library.Library("torchvision", "DEF")
-        for op in ("nms", "qnms"):
-            library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _KEEP_ALIVE.append(library)
-    import pyiqa
-    return pyiqa
-
+    return import_reference("pyiqa")
 
 
 def _pyiqa_weights(cache_dir: str, folder: Path) -> dict[str, Path]:

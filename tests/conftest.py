@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -13,6 +14,13 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 
 torch.set_num_threads(int(os.environ.get("SRREPRO_TEST_THREADS", "1")))
+
+
+def skip_unless_ci(message: str) -> NoReturn:
+    """Skip a test whose input (data, weights, a reference library) is missing; in CI (``CI`` set) fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def _mirror() -> Path:
@@ -27,10 +35,7 @@ def mirror_dir() -> Path:
     """
     path = _mirror()
     if not (path / "SelfExSR").is_dir():
-        message = f"mirror directory {path} has no SelfExSR/ folder; set SRREPRO_MIRROR to the data mirror"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_unless_ci(f"mirror directory {path} has no SelfExSR/ folder; set SRREPRO_MIRROR to the data mirror")
     return path
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import skip_unless_ci
 from PIL import Image
 
 from srrepro.assets import fetch_asset
@@ -22,9 +22,7 @@ def _lpips(version: str, cache: Path):
     try:
         return get_metric("lpips", version=version, cache_dir=cache)
     except MetricUnavailable as err:
-        if os.environ.get("CI"):
-            pytest.fail(f"LPIPS weights unavailable in CI: {err}")
-        pytest.skip(str(err))
+        skip_unless_ci(f"LPIPS weights unavailable: {err}")
 
 
 def _rgb(path: Path) -> np.ndarray:

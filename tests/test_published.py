@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import skip_unless_ci
 
 from srrepro.published import KEY_COLUMNS, load_published, published_value
 
@@ -42,10 +43,7 @@ def papers_dir() -> Path:
     path = Path(os.environ.get("SRREPRO_PAPERS", REPO.parent / "shared" / "papers")).resolve()
     missing = [name for name in PAPER_FILES.values() if not (path / name).is_file()]
     if missing:
-        message = f"paper texts {missing} not found in {path}; set SRREPRO_PAPERS to the papers folder"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_unless_ci(f"paper texts {missing} not found in {path}; set SRREPRO_PAPERS to the papers folder")
     return path
 
 

@@ -1,7 +1,9 @@
 """ImageNet backbones written here with torchvision's state-dict key names, so torchvision weight files load strictly.
 
-torchvision itself cannot be imported in every environment (its CPU wheels need a matching torch build), so the
-three networks the pipeline needs are defined in plain torch:
+PyPI's torchvision is built against CUDA torch and does not import against the CPU torch without a workaround
+(:mod:`srrepro.reference_libraries`), so the pipeline does not depend on it: the three networks it needs are
+defined in plain torch, and ``tests/test_reference_libraries.py`` checks each against torchvision's own (same
+keys and shapes, identical outputs for the same weights):
 
 * :class:`AlexNetFeatures` — ``features.N`` of torchvision's AlexNet (conv at 0, 3, 6, 8, 10), LPIPS trunk;
 * :class:`VGGFeatures` — ``features.N`` of VGG16 / VGG19 without batch norm (perceptual loss, LPIPS-vgg);

@@ -76,7 +76,7 @@ def to_lpips_tensor(images: np.ndarray) -> torch.Tensor:
     array = np.asarray(images)
     if array.dtype != np.uint8 or array.shape[-1] != 3 or array.ndim not in (3, 4):
         raise ValueError(f"LPIPS expects uint8 RGB images (H, W, 3) or (N, H, W, 3), got {array.dtype} {array.shape}")
-    tensor = torch.from_numpy(np.ascontiguousarray(array if array.ndim == 4 else array[None]))
+    tensor = torch.tensor(array if array.ndim == 4 else array[None])  # a copy: decoded images are often read-only
     return tensor.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
