@@ -7,9 +7,13 @@ pyiqa publishes two MATLAB columns for its five distorted images (``dist_dir``):
 * ``niqe_matlab`` 7.20, 2.99, 3.17, 3.71, 7.69 — the Image Processing Toolbox ``niqe`` with its own built-in
   model, a different parameter set. Our original-model NIQE cannot and should not match those.
 
-The test therefore runs our NIQE on MATLAB ``rgb2gray`` (rounded) and compares with the first column. I19 has
-large flat saturated areas where the MSCN map is floating-point noise of the Gaussian filter, so its value
-depends on MATLAB's filtering order (pyiqa's port is off by 0.44 there too): it gets a wider tolerance.
+The test therefore runs our NIQE on MATLAB ``rgb2gray`` (rounded) and compares with the first column. I19 is
+posterised: 31 % of its pixels lie in flat areas where the MSCN map ``I - mu`` is the rounding noise of the
+Gaussian filter (about 1e-14), and the AGGD fits count the signs of that noise. Its NIQE is therefore fixed only
+up to floating-point order: filtering as MATLAB's ``imfilter`` does (two 1-D passes with SVD factors of the 7x7
+window), or perturbing those factors by one ulp, moved our I19 anywhere between +0.03 and +0.44 from MATLAB while
+the other four images moved by less than 0.04 (measured on this data). pyiqa's port is off by 0.44 there too. We
+keep the plain 2-D filter (+0.49) and give I19 a wider tolerance rather than tune bits to one image.
 """
 
 from __future__ import annotations
