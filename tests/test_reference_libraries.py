@@ -134,3 +134,20 @@ def test_lpips_matches_lpips_package_on_set5(torchvision, mirror_dir, asset_cach
         with torch.no_grad():
             expected = reference(to_lpips_tensor(sr), to_lpips_tensor(hr)).item()
         assert abs(ours(sr, hr) - expected) < 1e-6, f"{hr_path.name} v{version}: ours {ours(sr, hr)}, lpips {expected}"
+
+
+def test_imagenet_transform_matches_torchvision(torchvision, mirror_dir):
+    """Our resize-256 / centre-crop-224 / normalise equals torchvision's, on ImageNet (upscaled) and BSD100 (shrunk)."""
+    from srrepro.recognition import imagenet_transform
+
+    T = torchvision.transforms
+    reference = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                           T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    paths = sorted((mirror_dir / "imagenet-val-sample" / "images").iterdir())[:3]
+    paths += sorted((mirror_dir / "SelfExSR" / "BSD100" / "image_SRF_4").glob("img_00[12]_SRF_4_HR.png"))
+    assert len(paths) == 5
+    for path in paths:
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+        torch.testing.assert_close(imagenet_transform(np.asarray(rgb)), reference(rgb), rtol=0, atol=1e-6,
+                                   msg=lambda m, p=path: f"{p.name}: {m}")
