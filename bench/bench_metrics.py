@@ -16,9 +16,7 @@ Without them the pyiqa part prints why it did not run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +29,7 @@ from srrepro.assets import fetch_asset
 from srrepro.bicubic import imresize
 from srrepro.images import read_image
 from srrepro.metrics import get_metric
-from srrepro.reference_libraries import import_reference
+from srrepro.reference_libraries import import_pyiqa
 
 NUMPY_METRICS = ("psnr", "ssim", "niqe")
 _WORKER_METRICS: dict = {}
@@ -82,16 +80,6 @@ def bench_srrepro(pairs, cache_dir: str, workers: int) -> dict[str, tuple[float,
     return results
 
 
-def _import_pyiqa(site: Path | None):
-    """Import pyiqa (installed by ``bench/requirements-pyiqa.txt`` into ``site``), or raise ImportError."""
-    if site is not None:
-        sys.path.insert(0, str(site))
-    if importlib.util.find_spec("pyiqa") is None:
-        raise ImportError(f"pyiqa not found{f' in {site}' if site else ''}; install it with "
-                          "`.venv/bin/pip install --no-deps --target .bench/pyiqa -r bench/requirements-pyiqa.txt`")
-    return import_reference("pyiqa")
-
-
 def _pyiqa_weights(cache_dir: str, folder: Path) -> dict[str, Path]:
     """pyiqa's weight files, written from our verified assets (pyiqa would download them; there is no network).
 
@@ -119,7 +107,7 @@ def _pyiqa_weights(cache_dir: str, folder: Path) -> dict[str, Path]:
 def bench_pyiqa(pairs, cache_dir: str, site: Path | None) -> dict[str, tuple[float, float]] | str:
     """Seconds per metric through pyiqa (one image at a time, as its API is called), or why it cannot run."""
     try:
-        pyiqa = _import_pyiqa(site)
+        pyiqa = import_pyiqa(site)
     except Exception as err:  # a broken install raises OSError/RuntimeError too, not only ImportError
         return f"{type(err).__name__}: {err}"
     results = {}

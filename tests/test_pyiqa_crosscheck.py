@@ -20,10 +20,8 @@ exactly where those four choices act. pyiqa is installed beside the project by t
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -34,7 +32,7 @@ from PIL import Image
 from srrepro.assets import fetch_asset
 from srrepro.errors import AssetUnavailable
 from srrepro.metrics import nrqm_features as nf
-from srrepro.reference_libraries import import_reference
+from srrepro.reference_libraries import import_pyiqa
 
 # Two of pyiqa's calibration images (its GSM features take about 20 s per full image on one core): I19 whole
 # (512 x 384, flat posterised areas) and a 256 x 256 crop of I04, whose scales 256 and 64 are 1 mod 3 wide, so
@@ -48,13 +46,10 @@ F2_CHOICE_DEPENDENT = {5, 17, *range(18, 45)}
 
 @pytest.fixture(scope="module")
 def nrqm_arch():
-    site = os.environ.get("SRREPRO_PYIQA_SITE", str(REPO / ".bench" / "pyiqa"))
-    if site not in sys.path:
-        sys.path.insert(0, site)
-    if importlib.util.find_spec("pyiqa") is None:
-        skip_unless_ci(f"pyiqa not found in {site}: .venv/bin/pip install --no-deps --target .bench/pyiqa "
-                       "-r bench/requirements-pyiqa.txt")
-    import_reference("pyiqa")
+    try:
+        import_pyiqa(os.environ.get("SRREPRO_PYIQA_SITE", REPO / ".bench" / "pyiqa"))
+    except ImportError as err:
+        skip_unless_ci(str(err))
     from pyiqa.archs import nrqm_arch
 
     return nrqm_arch

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -50,3 +52,19 @@ def import_reference(name: str) -> ModuleType:
     """``lpips`` or ``pyiqa`` (or torchvision itself), importing torchvision first as above."""
     import_torchvision()
     return importlib.import_module(name)
+
+
+PYIQA_INSTALL = ".venv/bin/pip install --no-deps --target .bench/pyiqa -r bench/requirements-pyiqa.txt"
+
+
+def import_pyiqa(site: str | os.PathLike | None = None) -> ModuleType:
+    """pyiqa, from ``site`` (the folder ``bench/requirements-pyiqa.txt`` is installed into) or the environment.
+
+    Raises ImportError with the install command when it is in neither.
+    """
+    if site is not None and str(site) not in sys.path:
+        sys.path.insert(0, str(site))
+    if importlib.util.find_spec("pyiqa") is None:
+        where = f" in {site}" if site is not None else ""
+        raise ImportError(f"pyiqa not found{where}; install it beside the project with `{PYIQA_INSTALL}`")
+    return import_reference("pyiqa")
