@@ -25,11 +25,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srrepro.assets import fetch_asset
-from srrepro.bicubic import imresize
-from srrepro.images import read_image
+import sys
+
+from srrepro.data.assets import fetch_asset
+from srrepro.imaging.images import read_image
+from srrepro.imaging.matlab import imresize
 from srrepro.metrics import get_metric
-from srrepro.reference_libraries import import_pyiqa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the reference libraries live with the tests
+from reference_libraries import import_pyiqa  # noqa: E402
 
 NUMPY_METRICS = ("psnr", "ssim", "niqe")
 _WORKER_METRICS: dict = {}

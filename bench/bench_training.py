@@ -26,10 +26,10 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from srrepro.backbones import VGGFeatures, vgg_features
+from srrepro.models.backbones import VGGFeatures, vgg_features
 from srrepro.training import train_variant
 from srrepro.training.losses import IMAGENET_MEAN, IMAGENET_STD
-from srrepro.training.trainer import build_networks, resolve_variant
+from srrepro.training.variant import build_networks, resolve_variant
 
 RRDB = {"nf": 32, "nb": 3, "gc": 16}  # the demo configuration's generator widths
 
@@ -39,15 +39,15 @@ def demo_variants(hr: int) -> dict[str, dict]:
         "psnr": {"generator": {"arch": "rrdbnet", **RRDB}},
         "esrgan": {"generator": {"arch": "rrdbnet", **RRDB},
                    "discriminator": {"arch": "vgg128", "nf": 16, "input_size": hr}},
-        "fasrgan": {"generator": {"arch": "fasrgan", **RRDB, "d_nf": 16, "d_input_size": hr}},
-        "fs_srgan": {"generator": {"arch": "fs_srgan", "split": "E1G2", "nf": 32, "gc": 16, "d_nf": 16,
+        "fasrgan": {"generator": {"arch": "rrdbnet_unet", **RRDB, "d_nf": 16, "d_input_size": hr}},
+        "fs_srgan": {"generator": {"arch": "fs_rrdbnet_vgg", "split": "E1G2", "nf": 32, "gc": 16, "d_nf": 16,
                                    "d_input_size": hr}},
-        "fa_fs_srgan": {"generator": {"arch": "fa_fs_srgan", "split": "E1G2", "nf": 32, "gc": 16, "d_nf": 16,
+        "fa_fs_srgan": {"generator": {"arch": "fs_rrdbnet_unet", "split": "E1G2", "nf": 32, "gc": 16, "d_nf": 16,
                                       "d_input_size": hr}},
         "srgan": {"generator": {"arch": "srresnet", "nf": 32, "nb": 4},
                   "discriminator": {"arch": "srgan_d", "nf": 16, "input_size": hr}},
-        "srgan_fa": {"generator": {"arch": "srgan_fa", "nf": 32, "nb": 4, "d_nf": 16, "d_input_size": hr}},
-        "srgan_fs": {"generator": {"arch": "srgan_fs", "nf": 32, "nb": 3, "d_nf": 16, "d_input_size": hr}},
+        "srgan_fa": {"generator": {"arch": "srresnet_unet", "nf": 32, "nb": 4, "d_nf": 16, "d_input_size": hr}},
+        "srgan_fs": {"generator": {"arch": "fs_srresnet", "nf": 32, "nb": 3, "d_nf": 16, "d_input_size": hr}},
         "wu": {"generator": {"arch": "attention_srgan", "nf": 32, "nb": 2},
                "discriminator": {"arch": "srgan_leftthomas_d", "nf": 16}},
         "spsagan": {"generator": {"arch": "spsagan", **RRDB},
@@ -146,7 +146,7 @@ def paper_scale_amp(data: Path, iters: int, device: str = "cuda", batch: int = 1
                     nb: int = 23) -> list[list]:
     """fp32 vs bf16 autocast vs bf16 + channels_last for paper-scale FASRGAN."""
     features, _ = vgg("vgg19", 35)
-    base = {"procedure": "fasrgan", "generator": {"arch": "fasrgan", "nb": nb, "d_input_size": hr},
+    base = {"procedure": "ragan_fa", "generator": {"arch": "rrdbnet_unet", "nb": nb, "d_input_size": hr},
             "train": {"batch_size": batch, "hr_patch": hr}}
     rows, reference = [], None
     for label, amp, channels_last in (("fp32", "fp32", False), ("bf16 autocast", "bf16", False),
@@ -185,7 +185,7 @@ def main() -> None:
             rows.append([name, spec["generator"]["arch"], f"{seconds * 1000:.0f}", f"{1 / seconds:.2f}"])
         print(table(["procedure", "generator arch", "ms/it", "it/s"], rows))
 
-        spec = {"procedure": "fasrgan", **variants["fasrgan"], "perceptual_layer": "vgg16_conv5_3", "train": train}
+        spec = {"procedure": "ragan_fa", **variants["fasrgan"], "perceptual_layer": "vgg16_conv5_3", "train": train}
         timings = {"ours": [], "plain": []}
         for _ in range(args.rounds):
             timings["ours"].append(ours(spec, data, args.iters, args.threads, features))

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from srrepro.assets import (ASSETS, Asset, Source, asset_manifest, fetch_asset, load_numpy_pickle, sha256_of)
-from srrepro.backbones import AlexNetFeatures, VGGFeatures, load_state_file
+from srrepro.data.assets import ASSETS, Asset, Source, asset_manifest, fetch_asset
+from srrepro.data.conversions import load_numpy_pickle
+from srrepro.data.downloads import sha256_of
+from srrepro.models.backbones import AlexNetFeatures, VGGFeatures, load_state_file
 from srrepro.errors import AssetUnavailable
 
 UNREACHABLE = "http://127.0.0.1:9/never.bin"

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from srrepro.bicubic import imresize, imresize_torch, mod_crop, output_size
-from srrepro.images import read_image
+from srrepro.imaging.images import mod_crop
+from srrepro.imaging.matlab import imresize, imresize_torch, output_size
+from srrepro.imaging.images import read_image
 
 
 @pytest.mark.parametrize("dataset", ["Set5", "Set14", "BSD100"])

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from srrepro.errors import CheckpointError
-from srrepro.inference import count_parameters
+from srrepro.models.pairs import generator_parameter_count as count_parameters
 from srrepro.models import build_model
 from srrepro.models.checkpoints import (
     describe_official,

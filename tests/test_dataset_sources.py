@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from srrepro.dataset_sources import (
+from srrepro.data.dataset_sources import (
     CHECKSUM_ESTABLISHED,
     CHECKSUM_PUBLISHED,
     CHECKSUM_USER,
@@ -16,7 +16,8 @@ from srrepro.dataset_sources import (
     format_table,
     get_source,
 )
-from srrepro.datasets import content_sha256, fetch_dataset, list_dataset_names
+from srrepro.data.dataset_cache import content_sha256, fetch_dataset
+from srrepro.data.datasets import list_dataset_names
 
 CONFIG_NAMES = ["Set5", "Set14", "BSD100", "Urban100", "Manga109", "DIV2K_train", "DIV2K_valid", "PIRM_val",
                 "PIRM_test", "RealSR_V3", "OST300", "OST_train"]

@@ -14,23 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srrepro.bicubic import imresize
-from srrepro.dataset_sources import DATASET_SOURCES, Download
-from srrepro.datasets import (
-    DEMO_TEST,
-    DEMO_TRAIN,
-    MIRROR_CONFIG_KEY,
-    DatasetUnavailable,
-    fetch_dataset,
-    get_dataset,
-    iter_hr_images,
-    iter_image_pairs,
-    list_dataset_names,
-    prepare_dataset,
-    read_prepared,
-)
+from srrepro.imaging.matlab import imresize
+from srrepro.data.dataset_sources import DATASET_SOURCES, Download
+from srrepro.data.dataset_cache import fetch_dataset
+from srrepro.data.dataset_sources import MIRROR_CONFIG_KEY
+from srrepro.data.datasets import get_dataset, iter_hr_images, iter_image_pairs, list_dataset_names, prepare_dataset
+from srrepro.data.demo_photographs import DEMO_TEST, DEMO_TRAIN
+from srrepro.data.prepared import read_prepared
+from srrepro.errors import DatasetUnavailable
 from srrepro.errors import AssetUnavailable, ConfigError
-from srrepro.images import read_image
+from srrepro.imaging.images import read_image
 
 
 def test_names():
@@ -257,8 +250,8 @@ def test_missing_everything_names_paths_urls_and_config_key(tmp_path):
 def test_demo_val_is_central_crops_of_the_test_photographs(tmp_path):
     from skimage import data
 
-    from srrepro.datasets import prepare_dataset
-    from srrepro.images import read_image
+    from srrepro.data.datasets import prepare_dataset
+    from srrepro.imaging.images import read_image
 
     assert prepare_dataset("demo_val", tmp_path, 4) == ["astronaut", "chelsea", "coffee"]
     for name in ("astronaut", "chelsea", "coffee"):

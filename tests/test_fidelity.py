@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from srrepro.bicubic import imresize, mod_crop
-from srrepro.images import read_image
+from srrepro.imaging.images import mod_crop
+from srrepro.imaging.matlab import imresize
+from srrepro.imaging.images import read_image
 from srrepro.metrics import get_metric
-from srrepro.metrics.fidelity import psnr, rgb_to_y, rmse, ssim
+from srrepro.imaging.matlab import rgb2y as rgb_to_y
+from srrepro.metrics.fidelity import psnr, rmse, ssim
 
 SET5_NAMES = ["baby", "bird", "butterfly", "head", "woman"]
 

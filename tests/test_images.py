@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from srrepro.errors import ImageReadError
-from srrepro.images import list_images, read_image, write_image
+from srrepro.imaging.images import list_images, read_image, write_image
 
 
 def test_round_trip_png(tmp_path):

@@ -121,7 +121,7 @@ def test_generator_totals_eq9_and_eq11():
 @pytest.mark.parametrize("layer, arch, asset, last_conv", [
     ("vgg19_conv5_4", "vgg19", "vgg19", 34), ("vgg16_conv5_3", "vgg16", "vgg16-features", 28)])
 def test_perceptual_layers_stop_before_relu(layer, arch, asset, last_conv, tmp_path, monkeypatch):
-    from srrepro.backbones import VGGFeatures
+    from srrepro.models.backbones import VGGFeatures
 
     weights = tmp_path / "weights.pt"
     weights.touch()

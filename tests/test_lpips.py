@@ -9,7 +9,7 @@ import pytest
 from conftest import skip_unless_ci
 from PIL import Image
 
-from srrepro.assets import fetch_asset
+from srrepro.data.assets import fetch_asset
 from srrepro.errors import MetricUnavailable
 from srrepro.metrics import get_metric
 

@@ -11,8 +11,8 @@ import scipy.fft
 import scipy.io
 from PIL import Image
 
-from srrepro.assets import fetch_asset
-from srrepro.bicubic import imresize
+from srrepro.data.assets import fetch_asset
+from srrepro.imaging.matlab import imresize, imresize_to, rgb2gray_uint8
 from srrepro.errors import MetricUnavailable
 from srrepro.metrics import get_metric
 from srrepro.metrics import nrqm_features as nf
@@ -36,12 +36,12 @@ def _image(shape, seed=0):
 def test_rgb2gray_rounds_like_matlab_and_keeps_gray_levels():
     levels = np.arange(256, dtype=np.uint8)
     rgb = np.stack([levels, levels, levels], axis=-1)[None]
-    assert np.array_equal(nf.rgb2gray_uint8(rgb)[0], levels.astype(float))  # weights sum to 1
+    assert np.array_equal(rgb2gray_uint8(rgb)[0], levels.astype(float))  # weights sum to 1
     pixel = np.array([[[200, 10, 30]]], dtype=np.uint8)
     expected = math.floor(0.298936021293775 * 200 + 0.587043074451121 * 10 + 0.114020904255103 * 30 + 0.5)
-    assert nf.rgb2gray_uint8(pixel)[0, 0] == expected
+    assert rgb2gray_uint8(pixel)[0, 0] == expected
     with pytest.raises(TypeError):
-        nf.rgb2gray_uint8(rgb.astype(np.float32))
+        rgb2gray_uint8(rgb.astype(np.float32))
 
 
 def test_gaussian_pyramid_sizes_and_sampling_positions():
@@ -180,9 +180,9 @@ def test_point_op_interpolates_and_extrapolates_linearly():
 
 def test_imresize_to_is_matlab_bicubic():
     a = np.random.default_rng(7).normal(size=(13, 17))
-    assert np.allclose(nf.imresize_to(a, (26, 34)), imresize(a, 2.0))
-    assert np.array_equal(nf.imresize_to(a, a.shape), a)
-    out = nf.imresize_to(np.full((7, 9), 3.0), (13, 17))  # non-integer scales: weights still sum to one
+    assert np.allclose(imresize_to(a, (26, 34)), imresize(a, 2.0))
+    assert np.array_equal(imresize_to(a, a.shape), a)
+    out = imresize_to(np.full((7, 9), 3.0), (13, 17))  # non-integer scales: weights still sum to one
     assert out.shape == (13, 17) and np.allclose(out, 3.0)
 
 
@@ -337,7 +337,7 @@ def _save_bad_linear(path):
 def test_ma_uses_each_feature_group_with_matlab_indices(tmp_path):
     """Forests that split on one chosen feature of each group, just around its value for a test image."""
     rgb = np.clip(np.stack([_image((96, 104), seed=s) for s in (20, 21, 22)], axis=-1), 0, 255).astype(np.uint8)
-    f1, f2, f3 = nf.nrqm_features(nf.rgb2gray_uint8(rgb))
+    f1, f2, f3 = nf.nrqm_features(rgb2gray_uint8(rgb))
 
     def split_on(index, value, delta):  # 1-based index; left leaf 1.0, right leaf 3.0
         return _forest([[2, 0, 0]], [[3, 0, 0]], [[-3, -1, -1]], [[value + delta, 0, 0]], [[0, 1.0, 3.0]],

@@ -6,23 +6,18 @@ import pytest
 import torch
 from torch import nn
 
-from srrepro.inference import count_parameters
+from srrepro.models.pairs import generator_parameter_count as count_parameters
 from srrepro.models import available_models, build_model
 from srrepro.models.checkpoints import load_model, save_model
-from srrepro.models.spsagan import (
-    SPSALayer,
-    dense_mask,
-    measure_dissimilarity,
-    prune_masks,
-    two_means_1d,
-)
+from srrepro.models.rrsb_pruning import measure_dissimilarity, prune_masks, two_means_1d
+from srrepro.models.spsagan import SPSALayer, dense_mask
 
 
 def test_rrdbnet_paper_scale_count():
     assert round(count_parameters(build_model("rrdbnet")) / 1e6, 2) == 16.70
 
 
-@pytest.mark.parametrize("arch, split", [("fs_srgan", "E1G16"), ("fa_fs_srgan", "E2G15")])
+@pytest.mark.parametrize("arch, split", [("fs_rrdbnet_vgg", "E1G16"), ("fs_rrdbnet_unet", "E2G15")])
 def test_feature_sharing_generator_counts(arch, split):
     # The paper's 12.46 M = shared extractor E + generator trunk G (discriminator excluded).
     model = build_model(arch, split=split, d_nf=4, d_input_size=64)
@@ -34,18 +29,18 @@ def test_feature_sharing_generator_counts(arch, split):
 def test_srgan_family_counts():
     # Table VI of the FASRGAN paper reports 1.554 M (SRGAN) and 1.48 M (SRGAN_Fs).
     assert round(count_parameters(build_model("srresnet")) / 1e6, 2) == 1.55
-    model = build_model("srgan_fs", d_nf=4, d_input_size=32)
+    model = build_model("fs_srresnet", d_nf=4, d_input_size=32)
     assert round(sum(p.numel() for p in model.generator_parameters()) / 1e6, 2) == 1.48
 
 
 TINY = {
     "rrdbnet": {"nf": 8, "nb": 1, "gc": 4},
-    "fasrgan": {"nf": 8, "nb": 1, "gc": 4, "d_nf": 4, "d_input_size": 32},
-    "fs_srgan": {"split": "E1G1", "nf": 8, "gc": 4, "d_nf": 4, "d_input_size": 64},
-    "fa_fs_srgan": {"split": "E1G1", "nf": 8, "gc": 4, "d_nf": 4, "d_input_size": 32},
+    "rrdbnet_unet": {"nf": 8, "nb": 1, "gc": 4, "d_nf": 4, "d_input_size": 32},
+    "fs_rrdbnet_vgg": {"split": "E1G1", "nf": 8, "gc": 4, "d_nf": 4, "d_input_size": 64},
+    "fs_rrdbnet_unet": {"split": "E1G1", "nf": 8, "gc": 4, "d_nf": 4, "d_input_size": 32},
     "srresnet": {"nf": 8, "nb": 1},
-    "srgan_fa": {"nf": 8, "nb": 1, "d_nf": 4, "d_input_size": 32},
-    "srgan_fs": {"nf": 8, "nb": 1, "d_nf": 4, "d_input_size": 32},
+    "srresnet_unet": {"nf": 8, "nb": 1, "d_nf": 4, "d_input_size": 32},
+    "fs_srresnet": {"nf": 8, "nb": 1, "d_nf": 4, "d_input_size": 32},
     "srgan_leftthomas_g": {"nf": 8, "nb": 1},
     "attention_srgan": {"nf": 16, "nb": 1},
     "spsagan": {"nf": 16, "nb": 1, "gc": 8},
@@ -94,7 +89,7 @@ def test_vgg_discriminators():
     assert build_model("srgan_leftthomas_d", nf=4)(torch.rand(2, 3, 24, 24)).shape == (2,)
 
 
-@pytest.mark.parametrize("arch", ["fs_srgan", "fa_fs_srgan"])
+@pytest.mark.parametrize("arch", ["fs_rrdbnet_vgg", "fs_rrdbnet_unet"])
 def test_fs_gradients_reach_extractor_from_both_objectives(arch):
     torch.manual_seed(0)
     gan = build_model(arch, **TINY[arch])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srrepro.assets import fetch_asset
+from srrepro.data.assets import fetch_asset
 from srrepro.errors import MetricUnavailable
 from srrepro.metrics import get_metric
 from srrepro.metrics.perceptual_index import perceptual_index

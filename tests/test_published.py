@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import skip_unless_ci
 
-from srrepro.published import KEY_COLUMNS, load_published, published_value
+from srrepro.reporting.published_values import KEY_COLUMNS, load_published, published_value
 
 REPO = Path(__file__).resolve().parents[1]
 FASRGAN_TXT = "fasrgan_fs-srgan_tmm2022.txt"

@@ -29,10 +29,11 @@ import torch
 from conftest import REPO, skip_unless_ci
 from PIL import Image
 
-from srrepro.assets import fetch_asset
+from srrepro.data.assets import fetch_asset
 from srrepro.errors import AssetUnavailable
+from srrepro.imaging.matlab import filter2_valid, imresize_to, rgb2gray_uint8
 from srrepro.metrics import nrqm_features as nf
-from srrepro.reference_libraries import import_pyiqa
+from reference_libraries import import_pyiqa
 
 # Two of pyiqa's calibration images (its GSM features take about 20 s per full image on one core): I19 whole
 # (512 x 384, flat posterised areas) and a 256 x 256 crop of I04, whose scales 256 and 64 are 1 mod 3 wide, so
@@ -64,7 +65,7 @@ def calibration_grays(asset_cache) -> dict[str, np.ndarray]:
     grays = {}
     for name, crop in IMAGES.items():
         with Image.open(folder / "dist_dir" / f"{name}.bmp") as img:
-            grays[name] = nf.rgb2gray_uint8(np.asarray(img.convert("RGB"))[crop])
+            grays[name] = rgb2gray_uint8(np.asarray(img.convert("RGB"))[crop])
     return grays
 
 
@@ -107,15 +108,15 @@ def _use_pyiqa_choices(monkeypatch) -> None:
         if scale + 1 < len(bands) and n == 9:
             nv, nh = bands[scale][orient].shape
             up = bands[scale + 1][orient]
-            up = nf.imresize_to(up, (2 * up.shape[0], 2 * up.shape[1]))[:nv, :nh]
+            up = imresize_to(up, (2 * up.shape[0], 2 * up.shape[1]))[:nv, :nh]
             y = np.concatenate([y[:, :9], up[1 : nv - 1, 1 : nh - 1].reshape(-1, 1), y[:, 9:]], axis=1)
             n = 10
         return y, n, centre
 
     def clamped_cs(a, b):
-        mu1, mu2 = nf._filter_valid(a), nf._filter_valid(b)
-        s11, s22 = nf._filter_valid(a * a) - mu1 * mu1, nf._filter_valid(b * b) - mu2 * mu2
-        s12 = nf._filter_valid(a * b) - mu1 * mu2
+        mu1, mu2 = filter2_valid(a, nf._SSIM_WINDOW), filter2_valid(b, nf._SSIM_WINDOW)
+        s11, s22 = filter2_valid(a * a, nf._SSIM_WINDOW) - mu1 * mu1, filter2_valid(b * b, nf._SSIM_WINDOW) - mu2 * mu2
+        s12 = filter2_valid(a * b, nf._SSIM_WINDOW) - mu1 * mu2
         return float(np.mean(np.maximum((2 * s12 + nf._SSIM_C2) / (s11 + s22 + nf._SSIM_C2), 0.0)))
 
     monkeypatch.setattr(nf, "blkproc_windows", same_windows)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from srrepro.backbones import ResNet50
-from srrepro.images import read_image
-from srrepro.recognition import (IMAGENET_MEAN, IMAGENET_STD, degrade, imagenet_transform, read_labels,
-                                 recognition_errors, topk_errors)
+from srrepro.models.backbones import ResNet50
+from srrepro.imaging.images import read_image
+from srrepro.evaluation.recognition import (IMAGENET_MEAN, IMAGENET_STD, degrade, imagenet_transform, read_labels,
+                                            recognition_errors)
+from srrepro.metrics.topk_error import topk_errors
 
 
 def _normalised(pixel) -> np.ndarray:

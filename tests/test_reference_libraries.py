@@ -14,12 +14,12 @@ import torch
 from conftest import skip_unless_ci
 from PIL import Image
 
-from srrepro import backbones
-from srrepro.assets import fetch_asset
+from srrepro.models import backbones
+from srrepro.data.assets import fetch_asset
 from srrepro.errors import AssetUnavailable
 from srrepro.metrics import get_metric
-from srrepro.metrics.lpips_metric import to_lpips_tensor
-from srrepro.reference_libraries import import_reference, import_torchvision
+from srrepro.metrics.lpips import to_lpips_tensor
+from reference_libraries import import_reference, import_torchvision
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_lpips_matches_lpips_package_on_set5(torchvision, mirror_dir, asset_cach
 
 def test_imagenet_transform_matches_torchvision(torchvision, mirror_dir):
     """Our resize-256 / centre-crop-224 / normalise equals torchvision's, on ImageNet (upscaled) and BSD100 (shrunk)."""
-    from srrepro.recognition import imagenet_transform
+    from srrepro.evaluation.recognition import imagenet_transform
 
     T = torchvision.transforms
     reference = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from srrepro.paper_report import FAILS, HOLDS, NOISE, UNKNOWN, compare, judge_claims, render_markdown, verdict
-from srrepro.paper_tables import TABLES, lower_is_better
-from srrepro.published import load_published
-from srrepro.reports import format_cell, summarise
+from srrepro.reporting.paper_tables import FAILS, HOLDS, NOISE, UNKNOWN, compare, judge_claims, render_markdown, verdict
+from srrepro.metrics import metric_spec
+from srrepro.reporting.table_specs import TABLES
+from srrepro.reporting.published_values import load_published
+from srrepro.reporting.summary import format_cell, summarise
 
 
 def _summary(rows):
@@ -24,13 +25,14 @@ def test_verdict_uses_direction_and_seed_noise():
     assert verdict((0.055, 0.01), (0.056, 0.01), lower=True) == NOISE
     assert verdict((30.2, math.nan), (30.1, math.nan), lower=False) == HOLDS  # one seed: no noise estimate
     assert verdict((math.nan, 0), (1.0, 0), lower=False) == UNKNOWN
-    assert lower_is_better("LPIPS") and lower_is_better("top1_error") and not lower_is_better("PSNR")
+    assert metric_spec("LPIPS").lower_is_better and metric_spec("top1_error").lower_is_better
+    assert not metric_spec("PSNR").lower_is_better
 
 
 def test_every_table_row_and_claim_refers_to_published_cells():
     published = load_published()
     for spec in TABLES.values():
-        cells = published[(published["paper"] == spec.paper) & (published["table"] == spec.published_table)]
+        cells = published[(published["paper"] == spec.paper) & (published["table"] == spec.name)]
         if spec.name == "spsagan_ablation":  # the paper gives only inference times for its ladder
             continue
         for row in spec.rows:

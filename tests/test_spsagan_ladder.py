@@ -11,15 +11,8 @@ from torch import nn
 from srrepro.errors import ConfigError
 from srrepro.models import build_model
 from srrepro.models.checkpoints import load_model
-from srrepro.models.spsagan import (
-    SelfAttentionLayer,
-    SparseDenseBlock,
-    SPSAGenerator,
-    SPSALayer,
-    dense_mask,
-    prune_generator,
-    rrdbnet_to_spsagan,
-)
+from srrepro.models.rrsb_pruning import prune_generator, transfer_surviving_weights
+from srrepro.models.spsagan import SelfAttentionLayer, SparseDenseBlock, SPSAGenerator, SPSALayer, dense_mask, rrdbnet_to_spsagan
 from srrepro.training import train_variant
 
 WIDTHS = {"nf": 8, "nb": 1, "gc": 4}
@@ -98,11 +91,11 @@ def test_transferred_weights_reproduce_the_dense_model_when_pruned_inputs_are_ze
     dense.spsa.gamma.data.fill_(0.5)
     pruned = build_model("spsagan", nf=8, nb=1, gc=4, attention="self")
     pruned.apply_pruning(masks)
-    pruned.transfer_state(dense.state_dict())
+    transfer_surviving_weights(pruned, dense.state_dict())
     lr = torch.rand(1, 3, 6, 5)
     torch.testing.assert_close(pruned(lr), dense(lr), rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="pruned"):
-        dense.transfer_state(pruned.state_dict())
+        transfer_surviving_weights(dense, pruned.state_dict())
 
 
 def test_prune_generator_keeps_x0_and_only_drops_connections():
@@ -127,7 +120,7 @@ def run(spec, data_dir, out_dir, seed=0, **kwargs):
 
 
 def spsagan_variant(generator: dict, **train) -> dict:
-    return {"procedure": "spsagan", "generator": {"arch": "spsagan", **WIDTHS, **generator}, "discriminator": D,
+    return {"procedure": "ragan", "generator": {"arch": "spsagan", **WIDTHS, **generator}, "discriminator": D,
             "train": {**TRAIN, **train}}
 
 

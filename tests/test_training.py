@@ -13,36 +13,37 @@ from torch import nn
 from srrepro.errors import ConfigError, TrainingDiverged
 from srrepro.models.checkpoints import load_model
 from srrepro.training import losses, train_variant
-from srrepro.training.data import PatchSampler, dihedral
+from srrepro.training.patches import PatchSampler, dihedral
 from srrepro.training.procedures import PROCEDURES, StepContext, _d_update, _g_update
-from srrepro.training.trainer import _load_init, build_networks, resolve_variant
+from srrepro.training.initialisation import load_init_weights as _load_init
+from srrepro.training.variant import build_networks, resolve_variant
 
 TINY_RRDB = {"nf": 8, "nb": 1, "gc": 8}
 TRAIN = {"iterations": 2, "batch_size": 2, "hr_patch": 16, "checkpoint_every": 2, "log_every": 1,
          "validate_every": 0, "milestones": [1], "lr_g": 1e-3, "lr_d": 1e-3}
 VARIANTS = {
-    "psnr": {"generator": {"arch": "rrdbnet", **TINY_RRDB}},
-    "esrgan": {"generator": {"arch": "rrdbnet", **TINY_RRDB},
+    "psnr": {"procedure": "psnr", "generator": {"arch": "rrdbnet", **TINY_RRDB}},
+    "esrgan": {"procedure": "ragan", "generator": {"arch": "rrdbnet", **TINY_RRDB},
                "discriminator": {"arch": "vgg128", "nf": 8, "input_size": 32}, "train": {"hr_patch": 32}},
-    "fasrgan": {"generator": {"arch": "fasrgan", **TINY_RRDB, "d_nf": 8, "d_input_size": 16}},
-    "fs_srgan": {"generator": {"arch": "fs_srgan", "split": "E1G1", "nf": 8, "gc": 8, "d_nf": 8, "d_input_size": 64},
+    "fasrgan": {"procedure": "ragan_fa", "generator": {"arch": "rrdbnet_unet", **TINY_RRDB, "d_nf": 8, "d_input_size": 16}},
+    "fs_srgan": {"procedure": "ragan", "generator": {"arch": "fs_rrdbnet_vgg", "split": "E1G1", "nf": 8, "gc": 8, "d_nf": 8, "d_input_size": 64},
                  "train": {"hr_patch": 64}},
-    "fa_fs_srgan": {"generator": {"arch": "fa_fs_srgan", "split": "E1G1", "nf": 8, "gc": 8, "d_nf": 8,
+    "fa_fs_srgan": {"procedure": "ragan_fa", "generator": {"arch": "fs_rrdbnet_unet", "split": "E1G1", "nf": 8, "gc": 8, "d_nf": 8,
                                   "d_input_size": 16}},
-    "srgan": {"generator": {"arch": "srresnet", "nf": 8, "nb": 1},
+    "srgan": {"procedure": "bce", "generator": {"arch": "srresnet", "nf": 8, "nb": 1},
               "discriminator": {"arch": "srgan_d", "nf": 8, "input_size": 16}},
-    "srgan_fa": {"generator": {"arch": "srgan_fa", "nf": 8, "nb": 1, "d_nf": 8, "d_input_size": 16}},
-    "srgan_fs": {"generator": {"arch": "srgan_fs", "nf": 8, "nb": 1, "d_nf": 8, "d_input_size": 16}},
-    "wu": {"generator": {"arch": "attention_srgan", "nf": 8, "nb": 1, "groups": 2, "reduction": 4},
+    "srgan_fa": {"procedure": "bce_fa", "generator": {"arch": "srresnet_unet", "nf": 8, "nb": 1, "d_nf": 8, "d_input_size": 16}},
+    "srgan_fs": {"procedure": "bce", "generator": {"arch": "fs_srresnet", "nf": 8, "nb": 1, "d_nf": 8, "d_input_size": 16}},
+    "wu": {"procedure": "leftthomas", "generator": {"arch": "attention_srgan", "nf": 8, "nb": 1, "groups": 2, "reduction": 4},
            "discriminator": {"arch": "srgan_leftthomas_d", "nf": 8}},
-    "spsagan": {"generator": {"arch": "spsagan", **TINY_RRDB, "nb": 1},
+    "spsagan": {"procedure": "ragan", "generator": {"arch": "spsagan", **TINY_RRDB, "nb": 1},
                 "discriminator": {"arch": "vgg128", "nf": 8, "input_size": 32}, "train": {"hr_patch": 32}},
 }
 
 
-def variant(procedure: str, **train) -> dict:
-    spec = copy.deepcopy(VARIANTS[procedure])
-    spec["procedure"] = procedure
+def variant(method: str, **train) -> dict:
+    """The tiny variant of a paper method (VARIANTS is keyed by method; each names its procedure)."""
+    spec = copy.deepcopy(VARIANTS[method])
     spec["train"] = {**TRAIN, **spec.get("train", {}), **train}
     return spec
 
@@ -69,17 +70,18 @@ def test_dihedral_crops_stay_aligned(data_dir):
     assert torch.equal(replay.sample(16)[1], hr)
 
 
-@pytest.mark.parametrize("procedure", sorted(VARIANTS))
-def test_every_procedure_trains(procedure, data_dir, tmp_path):
-    assert set(VARIANTS) == set(PROCEDURES)
-    final = run(variant(procedure), data_dir, tmp_path)
+@pytest.mark.parametrize("method", sorted(VARIANTS))
+def test_every_procedure_trains(method, data_dir, tmp_path):
+    assert {spec["procedure"] for spec in VARIANTS.values()} == set(PROCEDURES)
+    procedure = VARIANTS[method]["procedure"]
+    final = run(variant(method), data_dir, tmp_path)
     assert load_model(final)(torch.rand(1, 3, 4, 4)).shape == (1, 3, 16, 16)
     records = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in records] == [1, 2]
     assert {"g/total", "seconds_per_iteration", "lr_g"} <= set(records[0])
     if procedure != "psnr":
         assert {"d/total", "g/gan", "lr_d"} <= set(records[0])
-    if procedure in ("fasrgan", "fa_fs_srgan", "srgan_fa"):
+    if procedure in ("ragan_fa", "bce_fa"):
         assert {"g/map", "g/attention", "d/map"} <= set(records[0])
     assert records[1]["lr_g"] == pytest.approx(5e-4)  # MultiStepLR milestone 1, gamma 0.5
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -96,9 +98,9 @@ def test_feature_sharing_updates_extractor_from_both_objectives():
     opt_d = torch.optim.Adam(nets.discriminator_parameters(), lr=1e-2)
     weights = {k: v for k, v in cfg["losses"].items() if k != "pixel_criterion"}
     ctx = StepContext(nets, opt_g, opt_d, weights, "l1", losses.PerceptualLoss(nn.Conv2d(3, 4, 1)), nullcontext,
-                      "fa_fs_srgan")
+                      "ragan_fa")
     lr, hr = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 16, 16)
-    objective = PROCEDURES["fa_fs_srgan"].objective
+    objective = PROCEDURES["ragan_fa"].objective
 
     def snapshot(module):
         return [p.detach().clone() for p in module.parameters()]
@@ -134,7 +136,7 @@ def _same(a, b):
 
 def test_resume_is_bit_identical_and_seeds_matter(data_dir, val_dir, tmp_path):
     spec = variant("fa_fs_srgan", iterations=4, checkpoint_every=2, validate_every=2,
-                   val_metrics=["psnr", "no_such_metric"])
+                   val_metrics=["psnr", "pi"])
     full = _final_state(run(spec, data_dir, tmp_path / "full", val_dir=val_dir))
     assert run(spec, data_dir, tmp_path / "cut", val_dir=val_dir, stop_after=3) is None  # killed after iteration 3
     assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").iterdir()) == ["iter_00000002.pt"]
@@ -144,8 +146,8 @@ def test_resume_is_bit_identical_and_seeds_matter(data_dir, val_dir, tmp_path):
     val_log = (tmp_path / "full" / "val_log.csv").read_text()
     assert val_log == (tmp_path / "cut" / "val_log.csv").read_text()
     header, first, second = val_log.splitlines()
-    assert header == "iteration,psnr,no_such_metric,unavailable"
-    assert first.startswith("2,") and ",," in first and "no_such_metric" in first.split(",", 3)[3]
+    assert header == "iteration,psnr,pi,unavailable"
+    assert first.startswith("2,") and ",," in first and "pi" in first.split(",", 3)[3]  # PI: n/a with its reason
     same_seed = _final_state(run(spec, data_dir, tmp_path / "again", val_dir=val_dir))
     assert _same(full, same_seed)
     assert (tmp_path / "again" / "val_log.csv").read_text() == val_log
@@ -191,7 +193,7 @@ def test_gan_phase_starts_from_the_psnr_model(data_dir, tmp_path):
     nets = build_networks(resolve_variant(variant("fasrgan")))
     _load_init(nets, tmp_path / "psnr" / "model.pt")  # a plain RRDBNet file initialises the pair's generator
     assert _same(nets.trunk.state_dict(), psnr.state_dict())
-    wide = build_networks(resolve_variant({**variant("fasrgan"), "generator": {"arch": "fasrgan", "nf": 16, "nb": 1,
+    wide = build_networks(resolve_variant({**variant("fasrgan"), "generator": {"arch": "rrdbnet_unet", "nf": 16, "nb": 1,
                                                                                 "gc": 8, "d_input_size": 16}}))
     with pytest.raises(ConfigError, match="init_checkpoint"):
         _load_init(wide, tmp_path / "psnr" / "model.pt")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -41,3 +42,9 @@ def write_bytes(target: str | os.PathLike, data: bytes) -> None:
     """Atomically write ``data`` to ``target``."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def copy_file(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Atomically copy ``source`` to ``target``."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)

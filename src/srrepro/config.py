@@ -1,11 +1,14 @@
-"""Loading and validating the workflow configuration against its JSON schema.
+"""Validating the workflow configuration before any job runs.
 
-Error messages name the offending key as a dotted path (e.g. ``variants.fasrgan.train.lr_g``).
+The structure is ``workflow/schemas/config.schema.yaml``; its enums and the variant format are filled in here from
+the registries (metrics, procedures, architectures, training settings of :mod:`srrepro.training.variant`), so no
+list of allowed values is written twice. Every variant is then resolved as training would resolve it (loss terms of
+its procedure, build options against the architecture's signature). Error messages name the offending key as a
+dotted path (e.g. ``variants.fasrgan.train.lr_g``) and the allowed values.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import jsonschema
@@ -14,29 +17,31 @@ import yaml
 from srrepro.errors import ConfigError
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(part) for part in error.absolute_path) or "<top level>"
+def workflow_schema(schema_path: str | Path) -> dict:
+    """The configuration schema with the registries' enums and the variant format filled in."""
+    from srrepro.metrics import image_metrics
+    from srrepro.training.variant import variant_schema
 
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
-        extra = sorted(k for k in set(error.instance) - set(allowed) if not any(p.search(k) for p in patterns))
-        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
-        return f"config key '{_key_path(error)}': unknown key(s) {', '.join(repr(k) for k in extra)}{hint}"
-    return f"config key '{_key_path(error)}': {error.message}"
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema["properties"]["evaluation"]["properties"]["metrics"]["items"] = {"enum": image_metrics()}
+    variant = variant_schema()
+    variant["required"] = ["label", "procedure", "generator", "train"]
+    variant["properties"]["train"]["required"] = ["iterations", "batch_size", "hr_patch"]
+    schema.setdefault("$defs", {})["variant"] = variant
+    return schema
 
 
 def validate_config(config: dict, schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` listing every schema violation of ``config``, each naming its key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = "\n  ".join(_describe(e) for e in errors)
-        raise ConfigError(f"invalid configuration ({len(errors)} problem(s)):\n  {lines}")
+    """Raise :class:`ConfigError` listing every problem of ``config``, each naming its key."""
+    from srrepro.training.variant import resolve_variant, schema_error_lines
+
+    validator = jsonschema.Draft202012Validator(workflow_schema(schema_path))
+    lines = schema_error_lines(validator.iter_errors(config))
+    if lines:
+        raise ConfigError(f"invalid configuration ({len(lines)} problem(s)):\n  " + "\n  ".join(lines))
     _check_references(config)
+    for name, variant in config["variants"].items():
+        resolve_variant(variant, key=f"variants.{name}")
 
 
 def _check_references(config: dict) -> None:
@@ -63,16 +68,3 @@ def _check_references(config: dict) -> None:
         problems.append("config key 'reports.qualitative.dataset': not in data.test")
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-
-
-def load_config(path: str | Path, schema_path: str | Path) -> dict:
-    """Read a YAML configuration file and validate it."""
-    path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"cannot read configuration file {path}: {err}") from err
-    if not isinstance(config, dict):
-        raise ConfigError(f"configuration file {path} does not contain a mapping")
-    validate_config(config, schema_path)
-    return config

@@ -32,6 +32,24 @@ class AssetUnavailable(SrreproError):
         return f"asset '{self.name}' unavailable"
 
 
+class DatasetUnavailable(AssetUnavailable):
+    """A dataset is in neither the mirror nor the cache and could not be downloaded (or may not be).
+
+    The message names the dataset, every mirror folder and URL tried (with why it failed) and the config key.
+    """
+
+    def __init__(self, name: str, tried: list[str], config_key: str, hint: str = ""):
+        super().__init__(name, tried, config_key)
+        tried_text = "\n  ".join(self.tried) if self.tried else "nothing"
+        message = (f"dataset '{name}' is unavailable; tried:\n  {tried_text}\n"
+                   f"supply it with the config key '{config_key}'{hint}")
+        self.args = (message,)
+
+    @property
+    def reason(self) -> str:
+        return f"dataset '{self.name}' unavailable"
+
+
 class MetricUnavailable(SrreproError):
     """A metric cannot be computed here (e.g. its weights are missing); ``reason`` says why."""
 

@@ -1,15 +1,59 @@
-"""Run a generator on an 8-bit RGB image, whole or in overlapping tiles, and count parameters."""
+"""SR inference: turn a model specification into an upscaling function and run it on images and folders.
+
+``'bicubic'`` is MATLAB-compatible bicubic interpolation; anything else is a checkpoint file, either ours or an
+official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`). Generators run whole or in overlapping
+tiles on 8-bit RGB images.
+"""
 
 from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from srrepro.atomic import write_text
+from srrepro.errors import CheckpointError
+from srrepro.imaging.images import list_images, read_image, write_image
+from srrepro.imaging.matlab import imresize
 
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters of ``module`` (only those requiring grad when ``trainable_only``)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+Upscaler = Callable[[np.ndarray], np.ndarray]
+TIMING_FILE = "timing.json"
+
+
+def load_generator(spec: str) -> torch.nn.Module:
+    """A generator from one of our checkpoints or an official ESRGAN-style file.
+
+    An official Fs-SRGAN pair is given as ``FsSRGAN_E.pth+FsSRGAN_G.pth``: SR = G(E(LR)).
+    """
+    if "+" in spec:
+        extractor, trunk = (load_generator(part) for part in spec.split("+", 1))
+        return torch.nn.Sequential(extractor, trunk)
+    from srrepro.models.checkpoints import is_own_checkpoint, load_model, load_official
+
+    path = Path(spec)
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} does not exist (use 'bicubic' or a checkpoint path)")
+    return load_model(path) if is_own_checkpoint(path) else load_official(path)
+
+
+def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler:
+    """Return the upscaling function for ``spec`` ('bicubic' or a checkpoint path)."""
+    if spec == "bicubic":
+        return lambda lr: imresize(lr, scale)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    generator = load_generator(spec).eval().to(device)
+
+    def run(lr: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return upscale(generator, lr, tile=tile, device=device)
+
+    return run
 
 
 def _to_uint8(sr: torch.Tensor) -> np.ndarray:
@@ -49,3 +93,22 @@ def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None,
             crop = sr[..., (top - y0) * scale:(top - y0 + core_h) * scale, (left - x0) * scale:(left - x0 + core_w) * scale]
             out[top * scale:(top + core_h) * scale, left * scale:(left + core_w) * scale] = _to_uint8(crop)
     return out
+
+
+def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None) -> dict:
+    """Super-resolve every image of ``lr_dir`` into ``out_dir/<stem>.png`` and write ``timing.json`` there.
+
+    Returns the timing record (images, seconds, seconds_per_image).
+    """
+    upscaler = load_upscaler(model, scale=scale, tile=tile)
+    paths = list_images(lr_dir)
+    out_dir = Path(out_dir)
+    start = time.perf_counter()
+    for index, path in enumerate(paths, 1):
+        write_image(out_dir / f"{path.stem}.png", upscaler(read_image(path)))
+        print(f"[{index}/{len(paths)}] {path.name}", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - start
+    timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": elapsed / max(1, len(paths)),
+              "threads": torch.get_num_threads()}
+    write_text(out_dir / TIMING_FILE, json.dumps(timing, indent=1))
+    return timing

@@ -1,4 +1,57 @@
-# Helpers shared by the rules: option strings derived from the configuration.
+# Names, target lists and option strings shared by the rules, derived from the configuration and the library
+# (which holds the paper tables' specifications).
+
+from srrepro.reporting.table_specs import FIGURES, PAPER_TABLES, analysed_variants, recognition_models
+
+PY = sys.executable
+SRREPRO = f"{PY} -m srrepro.cli"
+DATA = config["paths"]["data"]
+RESULTS = config["paths"]["results"]
+REPORTS = config["paths"]["reports"]
+ASSETS = config["paths"]["assets"]
+SCALE = config["scale"]
+SEEDS = config["seeds"]
+VARIANTS = config["variants"]
+TEST_SETS = config["data"]["test"]
+REPORT = config["reports"]
+SCALE_NOTE = REPORT["scale_note"]
+TIMING_SET = REPORT.get("timing_dataset", TEST_SETS[0])
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9_]+",
+    variant=r"[a-z0-9_]+",
+    seed=r"\d+",
+    model=r"hr|bicubic|[a-z0-9_]+-s\d+",
+
+
+def trained_models():
+    """``<variant>-s<seed>`` of every trained model."""
+    return [f"{v}-s{s}" for v in VARIANTS for s in SEEDS]
+
+
+def evaluated_models():
+    """Every model whose SR images are evaluated: bicubic and the trained models."""
+    return ["bicubic"] + trained_models()
+
+
+def paper_tables():
+    return list(PAPER_TABLES)
+
+
+def figures():
+    return list(FIGURES)
+
+
+def recognition_targets():
+    """Models of Table III: 'hr', 'bicubic' and the configured variants of its rows, per seed."""
+    return recognition_models(VARIANTS, SEEDS)
+
+
+def analysed():
+    """Sec. IV-E: method -> configured variant."""
+    return analysed_variants(VARIANTS)
+
 
 
 def mirror_option():
@@ -48,16 +101,13 @@ def recognition_model_file(wildcards):
 
 
 def model_analysis_spec():
-    from srrepro.paper_tables import ANALYSED_VARIANTS
-
     spec = {
         method: {
             "variant": variant,
             "files": [f"{RESULTS}/models/{variant}/seed{s}/model.pt" for s in SEEDS],
             "sr_dirs": [f"{RESULTS}/sr/{variant}-s{s}/{TIMING_SET}" for s in SEEDS],
         }
-        for method, variant in ANALYSED_VARIANTS.items()
-        if variant in VARIANTS
+        for method, variant in analysed().items()
     }
     return json.dumps(spec)
 
@@ -81,7 +131,7 @@ def figure_inputs(wildcards):
         variants = [v for v in REPORT.get("curves", {}).values() if v in VARIANTS]
         return [f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in variants for s in SEEDS]
     dataset = REPORT["qualitative"]["dataset"]
-    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}/{dataset}" for m in MODELS]
+    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}/{dataset}" for m in evaluated_models()]
 
 
 def figure_spec(figure):
@@ -97,7 +147,7 @@ def figure_spec(figure):
         labels = _labels()
         sr_dirs = {
             (labels[m] if m == "bicubic" else f"{labels[m.rsplit('-s', 1)[0]]} (seed {m.rsplit('-s', 1)[1]})"): f"{RESULTS}/sr/{m}/{dataset}"
-            for m in MODELS
+            for m in evaluated_models()
             if m == "bicubic" or m.endswith(f"-s{SEEDS[0]}")
         }
         spec = {"hr_dir": f"{DATA}/{dataset}/HR", "sr_dirs": sr_dirs, "crop": REPORT["qualitative"]["crop"]}
@@ -119,7 +169,7 @@ def index_spec():
         for name, v in VARIANTS.items()
         if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
     ]
-    artefacts = [(t, f"tables/{t}.md", "table") for t in PAPER_TABLES]
+    artefacts = [(t, f"tables/{t}.md", "table") for t in paper_tables()]
     artefacts += [("overview", "tables/overview.md", "table"), ("model_analysis", "tables/model_analysis.md", "table")]
-    artefacts += [(f, f"figures/{f}.png", "figure") for f in FIGURES]
+    artefacts += [(f, f"figures/{f}.png", "figure") for f in figures()]
     return json.dumps({"data_notes": notes, "substitutions": subs, "artefacts": artefacts})

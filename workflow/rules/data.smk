@@ -6,8 +6,6 @@ rule prepare_dataset:
         directory(f"{DATA}/{{dataset}}"),
     log:
         f"logs/prepare/{{dataset}}.log",
-    conda:
-        "../../environment.yml"
     params:
         cli=SRREPRO,
         scale=SCALE,

@@ -9,8 +9,6 @@ rule upscale:
         directory(f"{RESULTS}/sr/{{model}}/{{dataset}}"),
     log:
         f"logs/upscale/{{model}}/{{dataset}}.log",
-    conda:
-        "../../environment.yml"
     threads: threads_per_job()
     params:
         cli=SRREPRO,
@@ -30,8 +28,6 @@ rule evaluate:
         f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv",
     log:
         f"logs/evaluate/{{model}}/{{dataset}}.log",
-    conda:
-        "../../environment.yml"
     threads: threads_per_job()
     params:
         cli=SRREPRO,

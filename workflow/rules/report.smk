@@ -3,19 +3,17 @@
 
 rule overview_table:
     input:
-        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=MODELS, dataset=TEST_SETS),
+        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=evaluated_models(), dataset=TEST_SETS),
     output:
         md=f"{REPORTS}/tables/overview.md",
         csv=f"{REPORTS}/tables/overview.csv",
     log:
         "logs/report/overview.log",
-    conda:
-        "../../environment.yml"
     params:
         cli=SRREPRO,
         labels=json.dumps({v: VARIANTS[v]["label"] for v in VARIANTS}),
     shell:
-        "{params.cli} report-table {input} --title 'All models on every test set' --labels {params.labels:q}"
+        "{params.cli} overview {input} --title 'All models on every test set' --labels {params.labels:q}"
         " --md {output.md} --csv {output.csv} > {log} 2>&1"
 
 
@@ -26,8 +24,6 @@ rule recognition:
         f"{RESULTS}/recognition/{{model}}.csv",
     log:
         f"logs/recognition/{{model}}.log",
-    conda:
-        "../../environment.yml"
     threads: threads_per_job()
     params:
         cli=SRREPRO,
@@ -44,15 +40,13 @@ rule recognition:
 
 rule summary:
     input:
-        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=MODELS, dataset=TEST_SETS),
-        expand(f"{RESULTS}/recognition/{{model}}.csv", model=RECOGNITION_MODELS),
+        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=evaluated_models(), dataset=TEST_SETS),
+        expand(f"{RESULTS}/recognition/{{model}}.csv", model=recognition_targets()),
     output:
         csv=f"{RESULTS}/summary.csv",
         json=f"{REPORTS}/metrics.json",
     log:
         "logs/report/summary.log",
-    conda:
-        "../../environment.yml"
     params:
         cli=SRREPRO,
     shell:
@@ -67,10 +61,8 @@ rule paper_table:
         csv=f"{REPORTS}/tables/{{table}}.csv",
     log:
         "logs/report/{table}.log",
-    conda:
-        "../../environment.yml"
     wildcard_constraints:
-        table="|".join(PAPER_TABLES),
+        table="|".join(paper_tables()),
     params:
         cli=SRREPRO,
         datasets=json.dumps(config["reports"]["datasets"]),
@@ -82,15 +74,13 @@ rule paper_table:
 
 rule model_analysis_table:
     input:
-        models=[f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in ANALYSED for s in SEEDS],
-        sr=[f"{RESULTS}/sr/{v}-s{s}/{TIMING_SET}" for v in ANALYSED for s in SEEDS],
+        models=[f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in analysed().values() for s in SEEDS],
+        sr=[f"{RESULTS}/sr/{v}-s{s}/{TIMING_SET}" for v in analysed().values() for s in SEEDS],
     output:
         md=f"{REPORTS}/tables/model_analysis.md",
         csv=f"{REPORTS}/tables/model_analysis.csv",
     log:
         "logs/report/model_analysis.log",
-    conda:
-        "../../environment.yml"
     params:
         cli=SRREPRO,
         spec=model_analysis_spec(),
@@ -108,10 +98,8 @@ rule figure:
         f"{REPORTS}/figures/{{figure}}.png",
     log:
         "logs/report/{figure}.log",
-    conda:
-        "../../environment.yml"
     wildcard_constraints:
-        figure="fig5|fig9|fig13|qualitative",
+        figure="|".join(figures()),
     params:
         cli=SRREPRO,
         spec=lambda w: figure_spec(w.figure),
@@ -123,15 +111,13 @@ rule figure:
 
 rule index:
     input:
-        tables=expand(f"{REPORTS}/tables/{{table}}.csv", table=PAPER_TABLES),
+        tables=expand(f"{REPORTS}/tables/{{table}}.csv", table=paper_tables()),
         others=[f"{REPORTS}/tables/overview.md", f"{REPORTS}/tables/model_analysis.md"]
-        + expand(f"{REPORTS}/figures/{{figure}}.png", figure=FIGURES),
+        + expand(f"{REPORTS}/figures/{{figure}}.png", figure=figures()),
     output:
         f"{REPORTS}/index.html",
     log:
         "logs/report/index.log",
-    conda:
-        "../../environment.yml"
     params:
         cli=SRREPRO,
         spec=index_spec(),
@@ -142,7 +128,7 @@ rule index:
 
 
 # Named targets, one per artefact of the papers.
-for _table in PAPER_TABLES:
+for _table in paper_tables():
 
     rule:
         name:
@@ -151,7 +137,7 @@ for _table in PAPER_TABLES:
             f"{REPORTS}/tables/{_table}.md",
 
 
-for _figure in FIGURES:
+for _figure in figures():
 
     rule:
         name:

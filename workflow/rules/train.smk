@@ -11,8 +11,6 @@ rule train:
         f"{RESULTS}/models/{{variant}}/seed{{seed}}/model.pt",
     log:
         f"logs/train/{{variant}}-s{{seed}}.log",
-    conda:
-        "../../environment.yml"
     threads: threads_per_job()
     resources:
         gpu=0,

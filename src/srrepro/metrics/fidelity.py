@@ -12,36 +12,26 @@ Inputs are uint8 RGB arrays (H, W, 3) of equal shape.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
+from srrepro.imaging.matlab import filter2_valid, gaussian_1d, rgb2y, rgb2y_uint8
 from srrepro.metrics.registry import register_metric
 
-_Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
-_SSIM_RADIUS = 5
-_SSIM_SIGMA = 1.5
+_SSIM_WINDOW = gaussian_1d(11, 1.5)
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 # PIRM-2018 evaluate_results.m: shave_width = 4, independent of the scale factor.
 PIRM_SHAVE = 4
 
 
-def rgb_to_y(img: np.ndarray) -> np.ndarray:
-    """Float64 Y channel (16..235 scale, not rounded) of a uint8 RGB image (H, W, 3)."""
-    img = np.asarray(img)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {img.shape}")
-    return 16.0 + img.astype(np.float64) @ _Y_WEIGHTS
-
-
-def _pair_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> tuple[np.ndarray, np.ndarray]:
-    """Y channels of both images with ``shave`` pixels removed from every border."""
+def _pair_y(sr: np.ndarray, hr: np.ndarray, shave: int, convert=rgb2y) -> tuple[np.ndarray, np.ndarray]:
+    """Y channels (float, or ``rgb2y_uint8``'s rounded) of both images with ``shave`` pixels removed from every border."""
     sr, hr = np.asarray(sr), np.asarray(hr)
     if sr.shape != hr.shape:
         raise ValueError(f"image shapes differ: sr {sr.shape} vs hr {hr.shape}")
     if shave < 0 or 2 * shave >= min(sr.shape[:2]):
         raise ValueError(f"shave {shave} is invalid for images of shape {sr.shape}")
     region = (slice(shave, sr.shape[0] - shave), slice(shave, sr.shape[1] - shave))
-    return rgb_to_y(sr)[region], rgb_to_y(hr)[region]
+    return convert(sr)[region], convert(hr)[region]
 
 
 def psnr(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
@@ -51,29 +41,15 @@ def psnr(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
-def _gaussian_window() -> np.ndarray:
-    offsets = np.arange(-_SSIM_RADIUS, _SSIM_RADIUS + 1, dtype=np.float64)
-    window = np.exp(-(offsets**2) / (2 * _SSIM_SIGMA**2))
-    return window / window.sum()
-
-
-def _filter_valid(img: np.ndarray, window: np.ndarray) -> np.ndarray:
-    """Separable Gaussian filtering keeping only the 'valid' part (no padding influence)."""
-    out = correlate1d(correlate1d(img, window, axis=0), window, axis=1)
-    r = _SSIM_RADIUS
-    return out[r:-r, r:-r]
-
-
 def ssim(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
     """Mean SSIM on float Y after shaving ``shave`` pixels (Gaussian 11x11, sigma 1.5, valid filtering)."""
     a, b = _pair_y(sr, hr, shave)
-    if min(a.shape) < 2 * _SSIM_RADIUS + 1:
+    if min(a.shape) < len(_SSIM_WINDOW):
         raise ValueError(f"images too small for an 11x11 SSIM window after shaving: {a.shape}")
-    window = _gaussian_window()
-    mu_a, mu_b = _filter_valid(a, window), _filter_valid(b, window)
-    var_a = _filter_valid(a * a, window) - mu_a**2
-    var_b = _filter_valid(b * b, window) - mu_b**2
-    cov = _filter_valid(a * b, window) - mu_a * mu_b
+    mu_a, mu_b = filter2_valid(a, _SSIM_WINDOW), filter2_valid(b, _SSIM_WINDOW)
+    var_a = filter2_valid(a * a, _SSIM_WINDOW) - mu_a**2
+    var_b = filter2_valid(b * b, _SSIM_WINDOW) - mu_b**2
+    cov = filter2_valid(a * b, _SSIM_WINDOW) - mu_a * mu_b
     ssim_map = ((2 * mu_a * mu_b + _C1) * (2 * cov + _C2)) / ((mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2))
     return float(ssim_map.mean())
 
@@ -86,9 +62,7 @@ def rmse(sr: np.ndarray, hr: np.ndarray, shave: int = 0) -> float:
     takes ``immse`` in double precision. It reports a dataset RMSE as sqrt(mean of the per-image MSEs), so
     aggregate ``rmse**2`` over images and take the square root to match it; the mean of per-image RMSEs is lower.
     """
-    a, b = _pair_y(sr, hr, shave)
-    # MATLAB's uint8 conversion rounds half away from zero; Y is positive, so floor(y + 0.5).
-    a, b = np.floor(a + 0.5), np.floor(b + 0.5)
+    a, b = _pair_y(sr, hr, shave, rgb2y_uint8)
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 

@@ -16,15 +16,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.io.matlab import MatReadError
 
-from srrepro.assets import fetch_asset
+from srrepro.data.assets import fetch_asset
 from srrepro.errors import AssetUnavailable, MetricUnavailable
-from srrepro.metrics.niqe import y_uint8
-from srrepro.metrics.nrqm_features import (
-    NRQMModel,
-    load_nrqm_model,
-    nrqm_features,
-    rgb2gray_uint8,
-)
+from srrepro.imaging.matlab import rgb2gray_uint8, rgb2y_uint8
+from srrepro.metrics.nrqm_features import NRQMModel, load_nrqm_model, nrqm_features
 from srrepro.metrics.registry import register_metric
 
 
@@ -71,7 +66,7 @@ class MaMetric:
         """The 0..255 grayscale image the features are computed on."""
         sr = np.asarray(sr)
         if self.channel == "y" and sr.ndim == 3:
-            img = y_uint8(sr)
+            img = rgb2y_uint8(sr)
         else:
             img = rgb2gray_uint8(sr)
         if self.shave:
@@ -82,7 +77,7 @@ class MaMetric:
         return self.model.predict(*nrqm_features(self.gray(sr)))
 
 
-@register_metric("ma", needs_reference=False, lower_is_better=False,
+@register_metric("ma", needs_reference=False, lower_is_better=False, needs_assets=True,
                  description="Ma et al. NRQM (sr-metric model.mat, asset nrqm-model), rgb2gray of the image")
 def make_ma(cache_dir=None, local_paths: dict | None = None, scale: int | None = None):
     """Ma metric; raises MetricUnavailable (the asset's reason) when the NRQM model cannot be obtained or read."""

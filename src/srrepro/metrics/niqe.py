@@ -16,10 +16,9 @@ import numpy as np
 from scipy.ndimage import correlate
 from scipy.special import gamma
 
-from srrepro.assets import fetch_asset
-from srrepro.bicubic import imresize
+from srrepro.data.assets import fetch_asset
 from srrepro.errors import AssetUnavailable, MetricUnavailable
-from srrepro.metrics.fidelity import rgb_to_y
+from srrepro.imaging.matlab import fspecial_gaussian, imresize, rgb2y_uint8
 from srrepro.metrics.registry import register_metric
 
 BLOCK = 96
@@ -29,10 +28,8 @@ _SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))  # MATLAB circshift [row, col] offse
 
 
 def gaussian_window() -> np.ndarray:
-    """MATLAB ``fspecial('gaussian', 7, 7/6)`` normalised to sum 1."""
-    offsets = np.arange(-3, 4, dtype=np.float64)
-    window = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * (7.0 / 6.0) ** 2))
-    return window / window.sum()
+    """NIQE's local window: MATLAB ``fspecial('gaussian', 7, 7/6)`` (normalised to sum 1)."""
+    return fspecial_gaussian(7, 7.0 / 6.0)
 
 
 def _aggd_features(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,11 +95,6 @@ def niqe_quality(img: np.ndarray, mu_pris: np.ndarray, cov_pris: np.ndarray, blo
     return float(np.sqrt(diff @ np.linalg.pinv((cov_pris + cov) / 2) @ diff))
 
 
-def y_uint8(img: np.ndarray) -> np.ndarray:
-    """Y of a uint8 RGB image as MATLAB ``rgb2ycbcr`` returns it for uint8 input: rounded to integers."""
-    return np.floor(rgb_to_y(img) + 0.5)
-
-
 def load_pristine(cache_dir=None, local_paths: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mu, cov) of the original NIQE pristine model; raises AssetUnavailable."""
     with np.load(fetch_asset("niqe-pristine", cache_dir, local_paths)) as params:
@@ -120,7 +112,7 @@ class NIQEMetric:
         self.mu, self.cov, self.shave = mu, cov, int(shave)
 
     def __call__(self, sr: np.ndarray, hr: np.ndarray | None = None) -> float:
-        y = y_uint8(sr)
+        y = rgb2y_uint8(sr)
         if self.shave:
             y = y[self.shave : -self.shave, self.shave : -self.shave]
         if min(y.shape) < 2 * BLOCK:  # the half-size scale must still hold a 96x96 block, and the covariance 2 rows
@@ -128,7 +120,7 @@ class NIQEMetric:
         return niqe_quality(y, self.mu, self.cov)
 
 
-@register_metric("niqe", needs_reference=False, lower_is_better=True,
+@register_metric("niqe", needs_reference=False, lower_is_better=True, needs_assets=True,
                  description="NIQE (original MATLAB model, 96x96 blocks) on 8-bit Y, PIRM-2018 convention, no shave")
 def make_niqe(shave: int = 0, cache_dir=None, local_paths: dict | None = None, scale: int | None = None):
     """NIQE metric; raises MetricUnavailable when the pristine parameters cannot be obtained. ``scale`` is unused."""

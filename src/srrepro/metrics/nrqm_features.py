@@ -41,13 +41,12 @@ from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import correlate, correlate1d
+from scipy.ndimage import correlate
 from scipy.special import gamma as _gamma_fn
 
-N_DCT, N_GSM, N_SVD = 18, 45, 75  # feature counts of the three groups
+from srrepro.imaging.matlab import filter2_valid, fspecial_gaussian, gaussian_1d, imresize_to
 
-# MATLAB rgb2gray: first row of inv([1 .956 .621; 1 -.272 -.647; 1 -1.106 1.703])
-RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+N_DCT, N_GSM, N_SVD = 18, 45, 75  # feature counts of the three groups
 
 # Generalised Gaussian shape grid and its moment ratio Gamma(1/g) Gamma(3/g) / Gamma(2/g)^2 (gama_gen_gauss.m)
 GAMMA_GRID = 0.03 + 0.001 * np.arange(9971)  # MATLAB 0.03:0.001:10
@@ -64,27 +63,6 @@ PATCH = 5  # im2col(im, [5 5], 'distinct')
 
 
 # --------------------------------------------------------------------------- input and scale space
-
-
-def rgb2gray_uint8(img: np.ndarray) -> np.ndarray:
-    """MATLAB ``rgb2gray`` of a uint8 RGB image (rounded to integers), as float64; a 2-D image is returned as is."""
-    img = np.asarray(img)
-    if img.ndim == 2:
-        return img.astype(np.float64)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"expected an RGB (H, W, 3) or grayscale (H, W) image, got shape {img.shape}")
-    if img.dtype != np.uint8:
-        raise TypeError(f"an RGB image must be uint8, got {img.dtype}")
-    return np.floor(img.astype(np.float64) @ RGB2GRAY + 0.5)
-
-
-def fspecial_gaussian(size: int, sigma: float) -> np.ndarray:
-    """MATLAB ``fspecial('gaussian', size, sigma)``."""
-    half = (size - 1) / 2.0
-    x = np.arange(size, dtype=np.float64) - half
-    h = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * sigma * sigma))
-    h[h < np.finfo(np.float64).eps * h.max()] = 0.0
-    return h / h.sum()
 
 
 def gaussian_pyramid(im01: np.ndarray, levels: int = 3) -> list[np.ndarray]:
@@ -241,45 +219,6 @@ def svd_features(pyramid: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(out)
 
 
-# --------------------------------------------------------------------------- MATLAB imresize (bicubic)
-
-
-def _cubic(x: np.ndarray) -> np.ndarray:
-    ax = np.abs(x)
-    ax2, ax3 = ax * ax, ax * ax * ax
-    return (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * (
-        (ax > 1) & (ax <= 2)
-    )
-
-
-def bicubic_matrix(in_len: int, out_len: int, scale: float) -> np.ndarray:
-    """Dense (out_len, in_len) weights of MATLAB ``imresize`` bicubic along one dimension (antialiased)."""
-    width = 4.0 / scale if scale < 1 else 4.0
-    x = np.arange(1, out_len + 1, dtype=np.float64)
-    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
-    left = np.floor(u - width / 2.0)
-    taps = math.ceil(width) + 2
-    idx = left[:, None] + np.arange(taps)[None, :]
-    dist = u[:, None] - idx
-    weights = scale * _cubic(scale * dist) if scale < 1 else _cubic(dist)
-    weights /= weights.sum(axis=1, keepdims=True)
-    mirror = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
-    src = mirror[np.mod(idx.astype(np.int64) - 1, 2 * in_len)]
-    mat = np.zeros((out_len, in_len))
-    np.add.at(mat, (np.repeat(np.arange(out_len), taps), src.ravel()), weights.ravel())
-    return mat
-
-
-def imresize_to(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
-    """MATLAB ``imresize(img, [M N])`` (bicubic) of a float image: scale out/in per dimension."""
-    h, w = img.shape
-    if (h, w) == tuple(out_shape):
-        return np.array(img, dtype=np.float64)  # scale 1: the cubic weights are exactly the identity
-    rows = bicubic_matrix(h, out_shape[0], out_shape[0] / h)
-    cols = bicubic_matrix(w, out_shape[1], out_shape[1] / w)
-    return rows @ img @ cols.T
-
-
 # --------------------------------------------------------------------------- steerable pyramid (buildSFpyr)
 
 
@@ -419,26 +358,18 @@ def normalized_subbands(bands: list[list[np.ndarray]], guardband: int = 16) -> l
     return out
 
 
-_SSIM_WINDOW = fspecial_gaussian(11, 1.5)[5] / fspecial_gaussian(11, 1.5)[5].sum()  # separable factor
+_SSIM_WINDOW = gaussian_1d(11, 1.5)  # separable factor of fspecial('gaussian', 11, 1.5)
 _SSIM_C2 = (0.03 * 255) ** 2
-
-
-def _filter_valid(img: np.ndarray) -> np.ndarray:
-    """``filter2(fspecial('gaussian', 11, 1.5), img, 'valid')`` (the window is separable)."""
-    r = len(_SSIM_WINDOW) // 2
-    out = correlate1d(img, _SSIM_WINDOW, axis=0, mode="constant")
-    out = correlate1d(out, _SSIM_WINDOW, axis=1, mode="constant")
-    return out[r : img.shape[0] - r, r : img.shape[1] - r]
 
 
 def ssim_cs(img1: np.ndarray, img2: np.ndarray) -> float:
     """Mean contrast-structure term of ``ssim_index_new(img1, img2)`` (default window and constants)."""
     if img1.shape != img2.shape or min(img1.shape) < 11:
         raise ValueError(f"ssim_cs needs two equal images of at least 11x11, got {img1.shape} and {img2.shape}")
-    mu1, mu2 = _filter_valid(img1), _filter_valid(img2)
-    s11 = _filter_valid(img1 * img1) - mu1 * mu1
-    s22 = _filter_valid(img2 * img2) - mu2 * mu2
-    s12 = _filter_valid(img1 * img2) - mu1 * mu2
+    mu1, mu2 = filter2_valid(img1, _SSIM_WINDOW), filter2_valid(img2, _SSIM_WINDOW)
+    s11 = filter2_valid(img1 * img1, _SSIM_WINDOW) - mu1 * mu1
+    s22 = filter2_valid(img2 * img2, _SSIM_WINDOW) - mu2 * mu2
+    s12 = filter2_valid(img1 * img2, _SSIM_WINDOW) - mu1 * mu2
     return float(np.mean((2 * s12 + _SSIM_C2) / (s11 + s22 + _SSIM_C2)))
 
 

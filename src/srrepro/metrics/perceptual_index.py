@@ -30,7 +30,7 @@ class PIMetric:
         return perceptual_index(self.ma(sr, None), self.niqe(sr, None))
 
 
-@register_metric("pi", needs_reference=False, lower_is_better=True,
+@register_metric("pi", needs_reference=False, lower_is_better=True, needs_assets=True,
                  description="perceptual index ((10 - Ma) + NIQE) / 2, PIRM-2018; unavailable when Ma is")
 def make_pi(cache_dir=None, local_paths: dict | None = None, scale: int | None = None, shave: int = 0):
     """PI metric; raises MetricUnavailable (Ma's reason) when Ma cannot be computed."""

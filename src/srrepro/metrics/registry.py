@@ -1,9 +1,12 @@
 """One registry of metrics, usable from Python, the command line and the workflow.
 
-A metric is a callable ``metric(sr, hr) -> float`` on uint8 RGB arrays (H, W, 3); ``hr`` is ``None``
+A per-image metric is a callable ``metric(sr, hr) -> float`` on uint8 RGB arrays (H, W, 3); ``hr`` is ``None``
 for no-reference metrics. Each metric module registers a factory with :func:`register_metric`; the factory
-receives the options (e.g. ``scale``) and may build networks once, so callers should keep the returned object.
-Metrics whose assets are missing raise :class:`srrepro.errors.MetricUnavailable` when built or called.
+receives the options (e.g. ``scale``; ``cache_dir`` and ``local_paths`` when the metric ``needs_assets``) and may
+build networks once, so callers should keep the returned object. Metrics whose assets are missing raise
+:class:`srrepro.errors.MetricUnavailable` when built or called. Dataset-level metrics (ImageNet top-k error) are
+registered with :func:`register_dataset_metric`: they have no per-image factory. The registry is the one place
+that says whether lower is better and whether a metric needs external assets.
 """
 
 from __future__ import annotations
@@ -26,10 +29,15 @@ class Metric(Protocol):
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
-    factory: Callable[..., Metric]
+    factory: Callable[..., Metric] | None  # None: a dataset-level metric
     needs_reference: bool
     lower_is_better: bool
     description: str
+    needs_assets: bool = False  # the factory takes cache_dir / local_paths
+
+    @property
+    def per_image(self) -> bool:
+        return self.factory is not None
 
 
 _REGISTRY: dict[str, MetricSpec] = {}
@@ -37,21 +45,28 @@ _REGISTRY: dict[str, MetricSpec] = {}
 # Modules that register metrics when imported; imported lazily so that importing the registry stays cheap.
 _METRIC_MODULES = (
     "srrepro.metrics.fidelity",
-    "srrepro.metrics.lpips_metric",
+    "srrepro.metrics.lpips",
     "srrepro.metrics.niqe",
     "srrepro.metrics.ma",
     "srrepro.metrics.perceptual_index",
+    "srrepro.metrics.topk_error",
 )
 
 
-def register_metric(name: str, *, needs_reference: bool, lower_is_better: bool, description: str):
+def register_metric(name: str, *, needs_reference: bool, lower_is_better: bool, description: str,
+                    needs_assets: bool = False):
     """Decorator registering ``factory(**options) -> Metric`` under ``name``."""
 
     def decorate(factory):
-        _REGISTRY[name] = MetricSpec(name, factory, needs_reference, lower_is_better, description)
+        _REGISTRY[name] = MetricSpec(name, factory, needs_reference, lower_is_better, description, needs_assets)
         return factory
 
     return decorate
+
+
+def register_dataset_metric(name: str, *, lower_is_better: bool, description: str) -> None:
+    """Register a metric computed over a whole dataset by an evaluation protocol (no per-image factory)."""
+    _REGISTRY[name] = MetricSpec(name, None, True, lower_is_better, description)
 
 
 def _load_all() -> None:
@@ -69,9 +84,27 @@ def available_metrics() -> dict[str, MetricSpec]:
     return dict(_REGISTRY)
 
 
-def get_metric(name: str, **options) -> Metric:
-    """Build the metric ``name`` with ``options`` (e.g. ``scale=4``)."""
+def image_metrics() -> list[str]:
+    """Names of the per-image metrics (those :func:`get_metric` builds)."""
+    return [name for name, spec in available_metrics().items() if spec.per_image]
+
+
+def metric_spec(name: str) -> MetricSpec:
+    """The spec of metric ``name`` (case-insensitive, as paper tables print PSNR, LPIPS...)."""
     specs = available_metrics()
-    if name not in specs:
+    if name.lower() not in specs:
         raise KeyError(f"unknown metric '{name}'; known metrics: {', '.join(sorted(specs))}")
-    return specs[name].factory(**options)
+    return specs[name.lower()]
+
+
+def get_metric(name: str, asset_options: dict | None = None, **options) -> Metric:
+    """Build the per-image metric ``name`` with ``options`` (e.g. ``scale=4``).
+
+    ``asset_options`` (``cache_dir``, ``local_paths``) is passed on only to metrics that need external assets.
+    """
+    specs = available_metrics()
+    if name not in specs or not specs[name].per_image:
+        raise KeyError(f"unknown metric '{name}'; known metrics: {', '.join(image_metrics())}")
+    spec = specs[name]
+    extra = dict(asset_options or {}) if spec.needs_assets else {}
+    return spec.factory(**{**extra, **options})

@@ -1,5 +1,7 @@
 """Fs-SRGAN and FA+Fs-SRGAN: a low-level extractor E shared by the generator trunk G and the discriminator D (facts §4).
 
+The pairs are :class:`~srrepro.models.pairs.GANPair` with a :class:`SharedExtractor` as E.
+
 Parameter count as the paper reports it ("17 RRDBs, 12.46 M"): E (conv 3→64, E RRDBs, conv) plus the generator
 trunk G (RRDBNet with a 64→64 first conv, G RRDBs, trunk conv, upsampling and output convs), discriminator excluded:
 758,144 + 11,697,155 = 12,455,299 for E1G16 — the same total for any split with E + G = 17.
@@ -13,8 +15,10 @@ import torch
 from torch import nn
 
 from srrepro.models.discriminators import build_unet_fa, build_vgg192
+from srrepro.models.pairs import GANPair
 from srrepro.models.registry import register_model
 from srrepro.models.rrdbnet import RRDBNet, RRDBTrunk, scaled_kaiming_init
+from srrepro.models.srgan import SRGANDiscriminator, SRGANExtractor, SRResNet
 
 
 class SharedExtractor(nn.Module):
@@ -31,35 +35,6 @@ class SharedExtractor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(self.conv_first(x))
-
-
-class FeatureSharingGAN(nn.Module):
-    """Generator/discriminator pair around a common extractor: SR = G(E(LR)), D(E(img)).
-
-    With ``nn.Identity()`` as extractor it is an ordinary pair (e.g. FASRGAN, SRGAN_FA). ``forward`` generates,
-    so the wrapper can be passed wherever a generator is expected.
-    """
-
-    def __init__(self, extractor: nn.Module, generator_trunk: nn.Module, discriminator: nn.Module):
-        super().__init__()
-        self.extractor = extractor
-        self.generator_trunk = generator_trunk
-        self.discriminator = discriminator
-
-    def generate(self, lr: torch.Tensor) -> torch.Tensor:
-        """Super-resolve ``lr``: G(E(lr))."""
-        return self.generator_trunk(self.extractor(lr))
-
-    def discriminate(self, img: torch.Tensor):
-        """Discriminator output(s) on an HR-sized image: D(E(img))."""
-        return self.discriminator(self.extractor(img))
-
-    def generator_parameters(self) -> list[nn.Parameter]:
-        """Parameters of E and G (what the paper counts as the generator)."""
-        return [*self.extractor.parameters(), *self.generator_trunk.parameters()]
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return self.generate(lr)
 
 
 def parse_split(split: str) -> tuple[int, int]:
@@ -82,27 +57,27 @@ def build_fs_generator_trunk(nf: int = 64, nb: int = 16, gc: int = 32, out_nc: i
     return RRDBNet(nf, out_nc, nf, nb, gc, scale)
 
 
-@register_model("fs_srgan")
-def build_fs_srgan(split: str = "E1G16", nf: int = 64, gc: int = 32, scale: int = 4, d_nf: int = 64,
-                   d_input_size: int = 192, d_stages: int = 6) -> FeatureSharingGAN:
-    """Fs-SRGAN: E + G and the six-stage VGG discriminator on nf-channel features (``d_stages`` < 6: demo patches)."""
+@register_model("fs_rrdbnet_vgg")
+def build_fs_rrdbnet_vgg(split: str = "E1G16", nf: int = 64, gc: int = 32, scale: int = 4, d_nf: int = 64,
+                   d_input_size: int = 192, d_stages: int = 6) -> GANPair:
+    """Fs-SRGAN's networks: E + G and the six-stage VGG discriminator on nf-channel features (``d_stages`` < 6: demo patches)."""
     n_shared, n_trunk = parse_split(split)
-    return FeatureSharingGAN(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
+    return GANPair(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
                              build_vgg192(nf, d_nf, d_input_size, d_stages))
 
 
-@register_model("fa_fs_srgan")
-def build_fa_fs_srgan(split: str = "E2G15", nf: int = 64, gc: int = 32, scale: int = 4, d_nf: int = 64,
-                      d_input_size: int = 128, bn_eps_quirk: bool = False) -> FeatureSharingGAN:
-    """FA+Fs-SRGAN: E + G and the UNet discriminator on nf-channel features (3-channel map)."""
+@register_model("fs_rrdbnet_unet")
+def build_fs_rrdbnet_unet(split: str = "E2G15", nf: int = 64, gc: int = 32, scale: int = 4, d_nf: int = 64,
+                      d_input_size: int = 128, bn_eps_quirk: bool = False) -> GANPair:
+    """FA+Fs-SRGAN's networks: E + G and the UNet discriminator on nf-channel features (3-channel map)."""
     n_shared, n_trunk = parse_split(split)
-    return FeatureSharingGAN(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
+    return GANPair(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
                              build_unet_fa(nf, d_nf, d_input_size, bn_eps_quirk=bn_eps_quirk))
 
 
-@register_model("fasrgan")
-def build_fasrgan(nf: int = 64, nb: int = 23, gc: int = 32, scale: int = 4, d_nf: int = 64, d_input_size: int = 128,
-                  bn_eps_quirk: bool = False) -> FeatureSharingGAN:
-    """FASRGAN as a pair without sharing: RRDBNet generator and the UNet discriminator on RGB."""
-    return FeatureSharingGAN(nn.Identity(), RRDBNet(3, 3, nf, nb, gc, scale),
-                             build_unet_fa(3, d_nf, d_input_size, bn_eps_quirk=bn_eps_quirk))
+@register_model("fs_srresnet")
+def build_fs_srresnet(nf: int = 64, shared_blocks: int = 1, nb: int = 13, scale: int = 4, d_nf: int = 64,
+                   d_input_size: int = 96) -> GANPair:
+    """SRGAN_Fs's networks: a conv and one residual block shared; 13 blocks in G; SRGAN discriminator on nf-channel features."""
+    return GANPair(SRGANExtractor(3, nf, shared_blocks), SRResNet(nf, 3, nf, nb, scale, head_kernel=3),
+                             SRGANDiscriminator(nf, d_nf, d_input_size))

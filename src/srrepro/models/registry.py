@@ -16,9 +16,11 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 _MODEL_MODULES = (
     "srrepro.models.rrdbnet",
     "srrepro.models.discriminators",
-    "srrepro.models.feature_sharing",
     "srrepro.models.srgan",
+    "srrepro.models.pairs",
+    "srrepro.models.feature_sharing",
     "srrepro.models.attention_srgan",
+    "srrepro.models.segmentation_prior",
     "srrepro.models.spsagan",
 )
 
@@ -48,9 +50,14 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_model(arch: str, **options) -> nn.Module:
-    """Build architecture ``arch`` with ``options`` (widths, depths...)."""
+def model_builder(arch: str) -> Callable[..., nn.Module]:
+    """The builder registered as ``arch`` (its signature lists the architecture's options)."""
     _load_all()
     if arch not in _REGISTRY:
         raise KeyError(f"unknown architecture '{arch}'; known: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[arch](**options)
+    return _REGISTRY[arch]
+
+
+def build_model(arch: str, **options) -> nn.Module:
+    """Build architecture ``arch`` with ``options`` (widths, depths...)."""
+    return model_builder(arch)(**options)

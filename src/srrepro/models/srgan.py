@@ -1,5 +1,6 @@
-"""SRGAN family (facts §10): Ledig's SRResNet and discriminator, SRGAN_FA / SRGAN_Fs of the FASRGAN paper (Table VI),
-and the leftthomas/SRGAN variants that Wu's attention SRGAN builds on.
+"""SRGAN family (facts §10): Ledig's SRResNet and discriminator, the shared part of SRGAN_Fs (Table VI; the pair is
+``fs_srresnet`` in :mod:`srrepro.models.feature_sharing`), and the leftthomas/SRGAN networks that Wu's attention
+SRGAN builds on.
 
 SRGAN_Fs layout (the paper gives only "a conv and one residual block shared, 13 residual blocks in G" and 1.48 M
 parameters): E = conv9x9 + PReLU → residual[1 block → conv3x3 + BN]; G = SRResNet on 64 channels with a 3x3 first
@@ -13,8 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from srrepro.models.discriminators import build_unet_fa, check_size
-from srrepro.models.feature_sharing import FeatureSharingGAN
+from srrepro.models.discriminators import check_size
 from srrepro.models.registry import register_model
 
 
@@ -130,20 +130,6 @@ def build_srresnet(nf: int = 64, nb: int = 16, scale: int = 4) -> SRResNet:
 def build_srgan_d(in_nc: int = 3, nf: int = 64, input_size: int = 96) -> SRGANDiscriminator:
     """Ledig's SRGAN discriminator."""
     return SRGANDiscriminator(in_nc, nf, input_size)
-
-
-@register_model("srgan_fa")
-def build_srgan_fa(nf: int = 64, nb: int = 16, scale: int = 4, d_nf: int = 64, d_input_size: int = 128) -> FeatureSharingGAN:
-    """SRGAN_FA: SRResNet generator with the FASRGAN UNet discriminator (no sharing)."""
-    return FeatureSharingGAN(nn.Identity(), SRResNet(3, 3, nf, nb, scale), build_unet_fa(3, d_nf, d_input_size))
-
-
-@register_model("srgan_fs")
-def build_srgan_fs(nf: int = 64, shared_blocks: int = 1, nb: int = 13, scale: int = 4, d_nf: int = 64,
-                   d_input_size: int = 96) -> FeatureSharingGAN:
-    """SRGAN_Fs: a conv and one residual block shared; 13 blocks in G; SRGAN discriminator on nf-channel features."""
-    return FeatureSharingGAN(SRGANExtractor(3, nf, shared_blocks), SRResNet(nf, 3, nf, nb, scale, head_kernel=3),
-                             SRGANDiscriminator(nf, d_nf, d_input_size))
 
 
 @register_model("srgan_leftthomas_g")

@@ -1,5 +1,5 @@
-"""Training: losses, paired patch sampling, the per-variant procedures, checkpoints and resume."""
+"""Training: the variant specification, losses, procedures, patch sampling, initialisation, the loop, run state."""
 
-from srrepro.training.trainer import train_variant
+from srrepro.training.loop import train_variant
 
 __all__ = ["train_variant"]

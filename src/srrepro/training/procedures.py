@@ -1,6 +1,12 @@
-"""Per-variant optimisation steps: one table maps a procedure name to its step function and GAN objective.
+"""Training procedures: one table maps a procedure name to its step function, GAN objective and loss defaults.
 
-Every GAN variant is driven through a :class:`~srrepro.models.feature_sharing.FeatureSharingGAN` view
+A procedure is named by its objective, not by a paper: ``psnr`` (pixel loss only), ``ragan`` (ESRGAN's relativistic
+average GAN; ESRGAN, Fs-SRGAN, SPSAGAN), ``ragan_fa`` (+ the fine-grained map and attention losses; FASRGAN,
+FA+Fs-SRGAN), ``bce`` (SRGAN's standard GAN; SRGAN, SRGAN_Fs), ``bce_fa`` (+ FA; SRGAN_FA) and ``leftthomas``
+(the leftthomas/SRGAN code Wu builds on: probabilities, D step first). The defaults of the loss weights are the
+papers' values; a variant overrides them under ``losses``.
+
+Every GAN variant is driven through a :class:`~srrepro.models.pairs.GANPair` view
 (E, G, D): SR = G(E(LR)) and D sees E(img). Plain pairs have E = identity. The generator optimiser holds E and G,
 the discriminator optimiser D and E, so with a real extractor E is trained by both objectives (facts §4):
 
@@ -8,7 +14,7 @@ the discriminator optimiser D and E, so with a real extractor E is trained by bo
   without gradient (detached).
 * D step: D and E receive the D-loss gradient; SR is detached.
 
-Per iteration one G step then one D step, except Wu's procedure (leftthomas code order: D step, then G step on the
+Per iteration one G step then one D step, except ``leftthomas`` (that code's order: D step, then G step on the
 same SR).
 """
 
@@ -77,7 +83,7 @@ class Objective:
             return out
         if self.fine_grained:
             raise ConfigError(f"procedure '{procedure}' needs a discriminator with a fine-grained map output "
-                              f"(e.g. 'unet_fa'); key 'discriminator.arch' / 'generator.arch'")
+                              f"(e.g. 'unet_fa' or a pair such as 'rrdbnet_unet'); key 'discriminator.arch' / 'generator.arch'")
         return out, None
 
     def g_terms(self, real, fake, sr, hr, weights, procedure) -> dict[str, torch.Tensor]:
@@ -102,7 +108,8 @@ RAGAN = Objective(losses.ragan_g, losses.ragan_d, relativistic=True, fine_graine
 RAGAN_FA = Objective(losses.ragan_g, losses.ragan_d, relativistic=True, fine_grained=True)
 BCE = Objective(lambda real, fake: losses.bce_g(fake), losses.bce_d, relativistic=False, fine_grained=False)
 BCE_FA = Objective(lambda real, fake: losses.bce_g(fake), losses.bce_d, relativistic=False, fine_grained=True)
-WU = Objective(lambda real, fake: losses.wu_g(fake), losses.wu_d, relativistic=False, fine_grained=False, d_first=True)
+LEFTTHOMAS = Objective(lambda real, fake: losses.wu_g(fake), losses.wu_d, relativistic=False, fine_grained=False,
+                       d_first=True)
 
 
 def _content_terms(ctx: StepContext, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -181,13 +188,10 @@ _SRGAN_WEIGHTS = {"pixel": 0.0, "perceptual": 1.0, "gan": 1e-3}
 
 PROCEDURES: dict[str, Procedure] = {
     "psnr": Procedure(psnr_step, None, {"pixel": 1.0}),
-    "esrgan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
-    "fasrgan": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 5e-2}),
-    "fs_srgan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
-    "fa_fs_srgan": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2}),
-    "srgan": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
-    "srgan_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 5e-2}),
-    "srgan_fs": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
-    "wu": Procedure(gan_step, WU, {"pixel": 1.0, "gan": 1e-3}),
-    "spsagan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
+    "ragan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
+    # λ2 (attention) 1e-2: the FASRGAN paper's value and FA+Fs-SRGAN's released one (FASRGAN's released config: 5e-2)
+    "ragan_fa": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2}),
+    "bce": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
+    "bce_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 5e-2}),
+    "leftthomas": Procedure(gan_step, LEFTTHOMAS, {"pixel": 1.0, "gan": 1e-3}),
 }

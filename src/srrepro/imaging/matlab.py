@@ -1,6 +1,9 @@
-"""MATLAB-compatible bicubic resizing (the "BI" degradation of the SR literature).
+"""MATLAB emulation, written once: bicubic resizing, Gaussian windows, 'valid' filtering and colour conversions.
 
-Reproduces MATLAB ``imresize(img, scale, 'bicubic')`` with its default antialiasing:
+Every metric and the data preparation take these from here, so each MATLAB definition exists in one place.
+
+Bicubic resizing (the "BI" degradation of the SR literature) reproduces MATLAB ``imresize(img, scale, 'bicubic')``
+with its default antialiasing:
 
 * cubic convolution kernel with a = -0.5;
 * when shrinking (scale < 1) the kernel is stretched by 1/scale and scaled by ``scale`` (width 4/scale);
@@ -13,6 +16,9 @@ Reproduces MATLAB ``imresize(img, scale, 'bicubic')`` with its default antialias
   reproduced exactly, 88.7% without); float input stays float and is never rounded.
 
 The weights of one dimension form a sparse (out, in) matrix, so resizing is two matrix products.
+
+Colour conversions follow MATLAB's ``rgb2ycbcr`` (BT.601 luma on 16..235, kept as float or rounded as its uint8
+output is) and ``rgb2gray``; Gaussian windows follow ``fspecial('gaussian', size, sigma)``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import math
 import numpy as np
 import scipy.sparse
 import torch
+from scipy.ndimage import correlate1d
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -107,8 +114,74 @@ def imresize_torch(tensor: torch.Tensor, scale: float) -> torch.Tensor:
     return torch.matmul(torch.matmul(rows, tensor), cols.transpose(0, 1))
 
 
-def mod_crop(img: np.ndarray, scale: int) -> np.ndarray:
-    """Crop height and width down to multiples of ``scale``, keeping the top-left corner."""
-    scale = int(scale)
-    height, width = img.shape[0], img.shape[1]
-    return img[: height - height % scale, : width - width % scale]
+def imresize_to(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
+    """MATLAB ``imresize(img, [M N])`` (bicubic) of a 2-D float image: scale M/H rows, N/W columns, no rounding."""
+    img = np.asarray(img, dtype=np.float64)
+    height, width = img.shape
+    if (height, width) == tuple(out_shape):
+        return img.copy()  # scale 1: the cubic weights are exactly the identity
+    rows = resize_matrix(height, out_shape[0] / height)
+    cols = resize_matrix(width, out_shape[1] / width)
+    if rows.shape[0] != out_shape[0] or cols.shape[0] != out_shape[1]:
+        raise ValueError(f"cannot resize {img.shape} to exactly {tuple(out_shape)}")
+    return np.asarray(cols @ (rows @ img).T).T
+
+
+# ---------------------------------------------------------------------------------------------- Gaussian windows
+
+
+def fspecial_gaussian(size: int, sigma: float) -> np.ndarray:
+    """MATLAB ``fspecial('gaussian', size, sigma)``: 2-D, values below eps·max set to 0, normalised to sum 1."""
+    half = (size - 1) / 2.0
+    x = np.arange(size, dtype=np.float64) - half
+    h = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * sigma * sigma))
+    h[h < np.finfo(np.float64).eps * h.max()] = 0.0
+    return h / h.sum()
+
+
+def gaussian_1d(size: int, sigma: float) -> np.ndarray:
+    """The normalised 1-D factor of ``fspecial('gaussian', size, sigma)`` (the 2-D window is its outer product)."""
+    offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    window = np.exp(-(offsets**2) / (2 * sigma**2))
+    return window / window.sum()
+
+
+def filter2_valid(img: np.ndarray, window_1d: np.ndarray) -> np.ndarray:
+    """MATLAB ``filter2(w' * w, img, 'valid')`` for a separable window ``w``: only outputs whose window lies
+    inside the image (the result is ``len(w) - 1`` smaller on each axis)."""
+    r = len(window_1d) // 2
+    out = correlate1d(correlate1d(img, window_1d, axis=0), window_1d, axis=1)
+    return out[r : img.shape[0] - r, r : img.shape[1] - r]
+
+
+# ---------------------------------------------------------------------------------------------- colour
+
+
+_Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
+# MATLAB rgb2gray: first row of inv([1 .956 .621; 1 -.272 -.647; 1 -1.106 1.703])
+_GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+
+
+def rgb2y(img: np.ndarray) -> np.ndarray:
+    """Float64 Y of ``rgb2ycbcr`` (16..235 scale, not rounded) of a uint8 RGB image (H, W, 3)."""
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {img.shape}")
+    return 16.0 + img.astype(np.float64) @ _Y_WEIGHTS
+
+
+def rgb2y_uint8(img: np.ndarray) -> np.ndarray:
+    """Y of a uint8 RGB image as MATLAB ``rgb2ycbcr`` returns it for uint8 input: rounded to integers (as float64)."""
+    return np.floor(rgb2y(img) + 0.5)  # MATLAB's uint8 conversion rounds half away from zero; Y is positive
+
+
+def rgb2gray_uint8(img: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2gray`` of a uint8 RGB image (rounded to integers), as float64; a 2-D image is returned as is."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        return img.astype(np.float64)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an RGB (H, W, 3) or grayscale (H, W) image, got shape {img.shape}")
+    if img.dtype != np.uint8:
+        raise TypeError(f"an RGB image must be uint8, got {img.dtype}")
+    return np.floor(img.astype(np.float64) @ _GRAY_WEIGHTS + 0.5)

@@ -1,7 +1,7 @@
 """Published numbers of the replicated papers, transcribed cell by cell from their text.
 
-The data live in the package file ``srrepro/published/published_values.csv`` (one row per table cell or per
-number claimed in the prose); ``srrepro/published/README.md`` documents the columns, the name normalisation and
+The data live in the package file ``srrepro/reporting/published/published_values.csv`` (one row per table cell or
+per number claimed in the prose); ``srrepro/reporting/published/README.md`` documents the columns, the name normalisation and
 every ambiguity found in the papers' text.
 """
 
@@ -14,9 +14,8 @@ from importlib import resources
 
 import pandas as pd
 
-PAPERS = ("fasrgan", "wu", "spsagan")
 KEY_COLUMNS = ("paper", "table", "dataset", "metric", "method", "setting")
-_RESOURCE = ("published", "published_values.csv")
+_RESOURCE = ("reporting", "published", "published_values.csv")
 
 
 def _parse_value(text: str) -> float:

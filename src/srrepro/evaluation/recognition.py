@@ -14,17 +14,23 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 
-from srrepro.assets import fetch_asset
-from srrepro.backbones import ResNet50, resnet50
-from srrepro.bicubic import imresize
-from srrepro.images import read_image
+from srrepro.atomic import atomic_path
+from srrepro.data.assets import fetch_asset
+from srrepro.errors import AssetUnavailable
+from srrepro.imaging.images import read_image
+from srrepro.imaging.matlab import imresize
+from srrepro.metrics.topk_error import topk_errors
+from srrepro.models.backbones import ResNet50, resnet50
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RESIZE, CROP = 256, 224
+DATASET = "ImageNet CLS-LOC val (first 1000)"  # the dataset name of recognition rows in tables
+METRICS = ("top1_error", "top5_error")
 
 
 def read_labels(folder: str | os.PathLike) -> list[tuple[Path, int]]:
@@ -75,16 +81,6 @@ def load_classifier(cache_dir=None, local_paths: dict | None = None) -> ResNet50
     return resnet50(fetch_asset("resnet50", cache_dir, local_paths))
 
 
-def topk_errors(logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> dict[int, float]:
-    """Fraction of samples whose label is not among the ``k`` highest logits, for each ``k``."""
-    logits, labels = torch.as_tensor(logits), torch.as_tensor(labels).long()
-    if logits.ndim != 2 or labels.shape != (logits.shape[0],):
-        raise ValueError(f"logits must be (N, classes) and labels (N,), got {tuple(logits.shape)} and {tuple(labels.shape)}")
-    top = logits.topk(max(ks), dim=1).indices
-    hits = top == labels[:, None]
-    return {k: 1.0 - hits[:, :k].any(dim=1).float().mean().item() for k in ks}
-
-
 def degrade(img: np.ndarray, scale: int = 4) -> np.ndarray:
     """MATLAB bicubic x1/scale of a uint8 RGB image (the LR input of the SR model)."""
     return imresize(img, 1.0 / scale)
@@ -120,16 +116,33 @@ def recognition_errors(
     return {"images": len(pairs), "top1_error": errors[1], "top5_error": errors[5]}
 
 
-def recognition_table(
-    folder: str | os.PathLike,
-    classifier: torch.nn.Module,
-    models: dict[str, Callable[[np.ndarray], np.ndarray]],
-    *,
-    limit: int = 1000,
-    scale: int = 4,
-) -> list[dict]:
-    """Rows ``{method, images, top1_error, top5_error}``: the HR baseline first, then each SR model."""
-    rows = [{"method": "HR", **recognition_errors(folder, classifier, None, limit=limit, scale=scale)}]
-    for name, model in models.items():
-        rows.append({"method": name, **recognition_errors(folder, classifier, model, limit=limit, scale=scale)})
-    return rows
+def recognition_rows(model: str, name: str, imagenet: str | None, *, limit: int, scale: int,
+                     asset_options: dict | None = None) -> list[dict]:
+    """Tidy rows (model, dataset, image, metric, value, note) of Table III for ``model`` ('hr', 'bicubic' or a
+    checkpoint). Without ImageNet images or ResNet-50 weights the values are n/a with the reason."""
+    values, note = {metric: float("nan") for metric in METRICS}, ""
+    if not imagenet:
+        note = "ImageNet validation images not configured (data.imagenet)"
+    else:
+        try:
+            classifier = load_classifier(**(asset_options or {}))
+            upscaler = None
+            if model != "hr":
+                from srrepro.inference import load_upscaler
+
+                upscaler = load_upscaler(model, scale=scale, tile=None)
+            result = recognition_errors(imagenet, classifier, upscaler, limit=limit, scale=scale)
+            values = {metric: result[metric] for metric in METRICS}
+        except AssetUnavailable as err:
+            note = err.reason
+    return [{"model": name, "dataset": DATASET, "image": "all", "metric": metric, "value": value, "note": note}
+            for metric, value in values.items()]
+
+
+def write_recognition(model: str, name: str, imagenet: str | None, out: str | Path, *, limit: int, scale: int,
+                      asset_options: dict | None = None) -> str:
+    """:func:`recognition_rows` written atomically as a tidy CSV to ``out``; returns them as printable text."""
+    frame = pd.DataFrame(recognition_rows(model, name, imagenet, limit=limit, scale=scale, asset_options=asset_options))
+    with atomic_path(out) as tmp:
+        frame.to_csv(tmp, index=False)
+    return frame.to_string(index=False)

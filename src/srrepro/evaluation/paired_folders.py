@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tabulate import tabulate
 
+from srrepro.atomic import atomic_path
 from srrepro.errors import MetricUnavailable, SrreproError
-from srrepro.images import list_images, read_image
+from srrepro.imaging.images import list_images, read_image
 from srrepro.metrics import get_metric
 
 COLUMNS = ["model", "dataset", "image", "metric", "value", "note"]
@@ -38,14 +40,15 @@ def evaluate_folder(
     scale: int,
     model: str = "",
     dataset: str = "",
-    metric_options: dict | None = None,
+    asset_options: dict | None = None,
 ) -> pd.DataFrame:
-    """Compute every metric on every (SR, HR) pair; return tidy rows."""
+    """Compute every metric on every (SR, HR) pair; return tidy rows. ``asset_options`` (``cache_dir``,
+    ``local_paths``) reach the metrics that need external weights."""
     pairs = pair_images(sr_dir, hr_dir)
     built, unavailable = {}, {}
     for name in metrics:
         try:
-            built[name] = get_metric(name, scale=scale, **(metric_options or {}).get(name, {}))
+            built[name] = get_metric(name, asset_options, scale=scale)
         except MetricUnavailable as err:
             unavailable[name] = err.reason
     rows: list[dict] = []
@@ -76,3 +79,19 @@ def dataset_means(rows: pd.DataFrame) -> pd.DataFrame:
         value = group["value"].mean() if group["value"].notna().all() else np.nan
         out.append(_row(model, dataset, f"mean of {len(group)}", metric, value, "; ".join(notes)))
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def evaluate_to_csv(sr_dir, hr_dir, metrics: list[str], *, scale: int, model: str = "", dataset: str = "",
+                    out: str | Path | None = None, asset_options: dict | None = None) -> str:
+    """:func:`evaluate_folder`, written atomically to ``out`` (tidy CSV) when given; returns the dataset means as a
+    printable table followed by the n/a reasons."""
+    rows = evaluate_folder(sr_dir, hr_dir, metrics, scale=scale, model=model, dataset=dataset,
+                           asset_options=asset_options)
+    if out:
+        with atomic_path(out) as tmp:
+            rows.to_csv(tmp, index=False)
+    means = dataset_means(rows)
+    table = means.pivot(index=["model", "dataset"], columns="metric", values="value")[metrics]
+    lines = [tabulate(table.reset_index(), headers="keys", tablefmt="github", showindex=False, floatfmt=".4f")]
+    lines += [f"n/a: {note}" for note in sorted({n for n in means["note"] if isinstance(n, str) and n})]
+    return "\n".join(lines)

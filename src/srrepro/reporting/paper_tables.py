@@ -1,7 +1,7 @@
 """Render a paper table with the published value beside ours, the difference, and a verdict per claim.
 
 Our values come from a summary (variant, dataset, metric, mean, std, seeds, note) — see
-:func:`srrepro.reports.summarise`. ``dataset_map`` maps each dataset the paper names to the dataset we evaluated in
+:func:`srrepro.reporting.summary.summarise`. ``dataset_map`` maps each dataset the paper names to the dataset we evaluated in
 its place; where the names differ the cell is labelled as a substitute.
 """
 
@@ -15,16 +15,18 @@ import pandas as pd
 from tabulate import tabulate
 
 from srrepro.atomic import write_text
-from srrepro.paper_tables import TableSpec, lower_is_better
-from srrepro.published import load_published
-from srrepro.reports import DIGITS
+from srrepro.evaluation.recognition import DATASET as RECOGNITION_DATASET
+from srrepro.metrics import metric_spec
+from srrepro.reporting.published_values import load_published
+from srrepro.reporting.summary import DIGITS, read_summary
+from srrepro.reporting.table_specs import TABLES, TableSpec
 
 HOLDS, FAILS, NOISE, UNKNOWN = "holds", "fails", "within seed noise", "n/a"
 
 
 def _published_lookup(spec: TableSpec) -> dict[tuple[str, str, str, str], float]:
     frame = load_published()
-    frame = frame[(frame["paper"] == spec.paper) & (frame["table"] == spec.published_table)]
+    frame = frame[(frame["paper"] == spec.paper) & (frame["table"] == spec.name)]
     return {(r.method, r.setting, r.dataset, r.metric): r.value for r in frame.itertuples()}
 
 
@@ -105,7 +107,7 @@ def judge_claims(spec: TableSpec, long: pd.DataFrame) -> pd.DataFrame:
         worse = index.get((claim.worse, claim.dataset, claim.metric))
         if better is None or worse is None:
             raise KeyError(f"claim '{claim.text}' of {spec.name} names a row or cell the table does not have")
-        lower = lower_is_better(claim.metric)
+        lower = metric_spec(claim.metric).lower_is_better
         paper = verdict((better.paper, 0.0), (worse.paper, 0.0), lower)
         ours = verdict((better.ours_mean, better.ours_std), (worse.ours_mean, worse.ours_std), lower)
         records.append({"claim": claim.text, "paper": paper, "ours": ours})
@@ -164,3 +166,12 @@ def write_paper_table(
     out = pd.concat([long, claims.assign(table=spec.name, metric="claim")], ignore_index=True)
     write_text(csv_path, out.replace({np.nan: None}).to_csv(index=False))
     return claims
+
+
+def build_paper_table(name: str, summary_csv, dataset_map: dict, md: str | Path, csv: str | Path, scale_note: str):
+    """One of the papers' tables (see :data:`srrepro.reporting.table_specs.TABLES`) with ours beside the published
+    values; returns the judged claims."""
+    if name not in TABLES:
+        raise KeyError(f"unknown table '{name}'; known: {', '.join(TABLES)}")
+    mapping = {**dataset_map, RECOGNITION_DATASET: RECOGNITION_DATASET}
+    return write_paper_table(TABLES[name], read_summary(summary_csv), mapping, md, csv, scale_note)

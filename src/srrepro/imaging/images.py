@@ -1,6 +1,6 @@
 """Image files in and out: every image inside srrepro is a uint8 RGB array of shape (H, W, 3).
 
-Grayscale files are replicated to three equal channels. Their Y (BT.601, see :mod:`srrepro.metrics.fidelity`)
+Grayscale files are replicated to three equal channels. Their Y (BT.601, see :func:`srrepro.imaging.matlab.rgb2y`)
 is then 16 + 219 g / 255, the value MATLAB's ``rgb2ycbcr`` gives for a gray pixel g. Set14 holds two grayscale
 pictures: ``img_003`` (bridge, an 8-bit grayscale PNG) and ``img_010`` (man, stored as RGB with equal channels);
 both are therefore measured on the same Y scale as the colour images. Alpha channels are dropped.
@@ -62,3 +62,10 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     if not files:
         raise ImageReadError(f"image folder {folder} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
     return files
+
+
+def mod_crop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop height and width down to multiples of ``scale``, keeping the top-left corner."""
+    scale = int(scale)
+    height, width = img.shape[0], img.shape[1]
+    return img[: height - height % scale, : width - width % scale]

@@ -1,6 +1,5 @@
-"""Paired training patches from a prepared dataset folder, loaded once into memory.
+"""Paired training patches from a prepared dataset folder (:mod:`srrepro.data.prepared`), loaded once into memory.
 
-Layout: ``<dir>/HR/*.png`` and ``<dir>/LR_x{scale}/*.png`` with the same file names, HR exactly ``scale`` times LR.
 Sampling is in-process and driven only by a seeded :class:`torch.Generator`, whose state is checkpointed.
 """
 
@@ -8,30 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from srrepro.data.prepared import read_prepared
 from srrepro.errors import ConfigError
-from srrepro.images import read_image
 
 
-def load_pairs(data_dir: str | Path, scale: int) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    """Read every (name, LR, HR) pair as uint8 CHW tensors, sorted by name."""
-    data_dir = Path(data_dir)
-    hr_dir, lr_dir = data_dir / "HR", data_dir / f"LR_x{scale}"
-    names = sorted(p.name for p in hr_dir.glob("*.png"))
-    if not names:
-        raise ConfigError(f"data directory {data_dir}: no PNG images in {hr_dir}")
-    pairs = []
-    for name in names:
-        if not (lr_dir / name).is_file():
-            raise ConfigError(f"data directory {data_dir}: {lr_dir / name} is missing (every HR image needs its LR)")
-        hr = torch.from_numpy(read_image(hr_dir / name)).permute(2, 0, 1).contiguous()
-        lr = torch.from_numpy(read_image(lr_dir / name)).permute(2, 0, 1).contiguous()
-        if hr.shape[1] != lr.shape[1] * scale or hr.shape[2] != lr.shape[2] * scale:
-            raise ConfigError(f"data directory {data_dir}: {name} HR {tuple(hr.shape[1:])} is not {scale}x "
-                              f"its LR {tuple(lr.shape[1:])}")
-        pairs.append((name, lr, hr))
-    return pairs
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) → uint8 CHW tensor."""
+    return torch.from_numpy(image).permute(2, 0, 1).contiguous()
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -52,7 +37,7 @@ class PatchSampler:
         if hr_patch % scale:
             raise ConfigError(f"train.hr_patch ({hr_patch}) must be a multiple of the scale ({scale})")
         self.scale, self.hr_patch, self.lr_patch, self.augment = scale, hr_patch, hr_patch // scale, augment
-        self.pairs = load_pairs(data_dir, scale)
+        self.pairs = [(name, to_tensor(lr), to_tensor(hr)) for name, hr, lr in read_prepared(data_dir, scale)]
         for name, lr, _ in self.pairs:
             if min(lr.shape[1:]) < self.lr_patch:
                 raise ConfigError(f"train.hr_patch ({hr_patch}) is larger than training image {name} "

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Metrics for which a lower value is better.
-LOWER_IS_BETTER = {"lpips", "pi", "niqe", "rmse", "top1_error", "top5_error", "mos", "time_s", "params_m"}
-
 NOT_TRAINED = "not replicated: the paper compares against the authors' published outputs of this method"
 
 
@@ -38,21 +35,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class TableSpec:
-    name: str
+    name: str  # also the table's id in the published values
     paper: str
     title: str
-    published_table: str
     rows: tuple[Row, ...]
     datasets: tuple[str, ...]
     metrics: tuple[str, ...]
     claims: tuple[Claim, ...] = field(default_factory=tuple)
     unreplicable: dict[str, str] = field(default_factory=dict)  # metric -> why no value of ours can exist
-
-    def row(self, method: str, setting: str = "") -> Row:
-        for row in self.rows:
-            if row.method == method and row.setting == setting:
-                return row
-        raise KeyError(f"{self.name} has no row {method!r} {setting!r}")
 
 
 def _pairwise(metrics, datasets, better, worse, text) -> tuple[Claim, ...]:
@@ -71,7 +61,6 @@ TABLES: dict[str, TableSpec] = {
             "table1",
             "fasrgan",
             "Table I — perceptual SR methods, bicubic degradation, x4",
-            "table1",
             (
                 Row("EnhanceNet", None),
                 Row("SRGAN", "srgan"),
@@ -89,7 +78,6 @@ TABLES: dict[str, TableSpec] = {
             "table2",
             "fasrgan",
             "Table II — user study (MOS, lower is better) and LPIPS on PIRM val",
-            "table2",
             (
                 Row("SRGAN", "srgan"),
                 Row("ESRGAN", "esrgan"),
@@ -106,7 +94,6 @@ TABLES: dict[str, TableSpec] = {
             "table3",
             "fasrgan",
             "Table III — ResNet-50 recognition error on super-resolved ImageNet validation images",
-            "table3",
             (
                 Row("Bicubic", "bicubic"),
                 Row("SRCNN", None),
@@ -132,7 +119,6 @@ TABLES: dict[str, TableSpec] = {
             "table4",
             "fasrgan",
             "Table IV — ablation of fine-grained attention (FA) and feature sharing (Fs), PIRM test",
-            "table4",
             (
                 Row("FASRGAN", "esrgan", "w/o FA"),
                 Row("FASRGAN", "fasrgan", "with FA"),
@@ -148,7 +134,6 @@ TABLES: dict[str, TableSpec] = {
             "table5",
             "fasrgan",
             "Table V — coefficient λ2 of the fine-grained attention loss",
-            "table5",
             (
                 Row("FASRGAN", "fasrgan", "lambda2=0.05"),  # the released configuration's w_att (our default)
                 Row("FASRGAN", "fasrgan_l2_0p01", "lambda2=0.01"),  # the paper text's λ2
@@ -167,7 +152,6 @@ TABLES: dict[str, TableSpec] = {
             "table6",
             "fasrgan",
             "Table VI — FA and Fs in SRGAN",
-            "table6",
             (Row("SRGAN", "srgan"), Row("SRGAN_FA", "srgan_fa"), Row("SRGAN_Fs", "srgan_fs")),
             _T6_SETS,
             ("PSNR", "SSIM", "PI", "LPIPS"),
@@ -178,7 +162,6 @@ TABLES: dict[str, TableSpec] = {
             "table7",
             "fasrgan",
             "Table VII — real-world SR on RealSR (V3) test",
-            "table7",
             (
                 Row("ESRGAN", "esrgan"),
                 Row("RankSRGAN", None),
@@ -196,7 +179,6 @@ TABLES: dict[str, TableSpec] = {
             "wu_table1",
             "wu",
             "Wu, Table 1 — attention SRGAN (\"New model\") against SRGAN (PSNR / SSIM)",
-            "wu_table1",
             (Row("SRGAN", "wu_srgan"), Row("New model", "wu_attention")),
             _T6_SETS,
             ("PSNR", "SSIM"),
@@ -206,7 +188,6 @@ TABLES: dict[str, TableSpec] = {
             "spsagan_table1",
             "spsagan",
             "SPSAGAN, Table 1 — PSNR, SSIM and PI on BSD100 and OST300",
-            "spsagan_table1",
             (
                 Row("Bicubic", "bicubic"),
                 Row("SRCNN", None),
@@ -227,7 +208,6 @@ TABLES: dict[str, TableSpec] = {
             "spsagan_ablation",
             "spsagan",
             "SPSAGAN ablation ladder (Fig. 11): ESRGAN → + feature attention → + segmentation attention → + RRSB",
-            "spsagan_ablation",
             (
                 Row("ESRGAN", "esrgan"),
                 Row("+ feature attention", "spsa_fattn"),
@@ -255,6 +235,17 @@ PAPER_GENERATORS: dict[str, dict] = {
 # Our variant playing each of those methods.
 ANALYSED_VARIANTS = {"ESRGAN": "esrgan", "FASRGAN": "fasrgan", "Fs-SRGAN": "fs_srgan", "FA+Fs-SRGAN": "fa_fs_srgan"}
 
+PAPER_TABLES = tuple(TABLES)
+FIGURES = ("fig5", "fig9", "fig13", "qualitative")  # FASRGAN Figs. 5, 9, 13 and the crops of Figs. 4/6/7
+# Table III rows we compute: the variants whose SR images ResNet-50 classifies (besides 'hr' and 'bicubic').
+RECOGNITION_VARIANTS = tuple(r.variant for r in TABLES["table3"].rows if r.variant not in (None, "hr", "bicubic"))
 
-def lower_is_better(metric: str) -> bool:
-    return metric.lower() in LOWER_IS_BETTER
+
+def recognition_models(variants, seeds) -> list[str]:
+    """Models of Table III in a configuration: 'hr', 'bicubic' and ``<variant>-s<seed>`` of each configured row."""
+    return ["hr", "bicubic"] + [f"{v}-s{s}" for v in RECOGNITION_VARIANTS if v in variants for s in seeds]
+
+
+def analysed_variants(variants) -> dict[str, str]:
+    """Sec. IV-E methods whose variant is configured: method → variant."""
+    return {method: v for method, v in ANALYSED_VARIANTS.items() if v in variants}

@@ -6,7 +6,7 @@
 * AlexNet relu1..relu5 features, each unit-normalised over channels (``f / (||f|| + 1e-10)``);
 * squared difference, linear 1x1 head without bias (v0.0 or v0.1 weights), spatial mean, sum over the 5 layers.
 
-The paper's protocol is version 0.0 (implementation facts §1). Weights come from :mod:`srrepro.assets`
+The paper's protocol is version 0.0 (implementation facts §1). Weights come from :mod:`srrepro.data.assets`
 (``alexnet-features``, ``lpips-alex-v0.0`` / ``lpips-alex-v0.1``); one network per version and weight files is
 built per process.
 """
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from srrepro.assets import fetch_asset
-from srrepro.backbones import alexnet_features
+from srrepro.data.assets import fetch_asset
+from srrepro.models.backbones import alexnet_features
 from srrepro.errors import AssetUnavailable, MetricUnavailable
 from srrepro.metrics.registry import register_metric
 
@@ -117,7 +117,7 @@ class LPIPSMetric:
         return lpips_batch(self.network, sr, hr)
 
 
-@register_metric("lpips", needs_reference=True, lower_is_better=True,
+@register_metric("lpips", needs_reference=True, lower_is_better=True, needs_assets=True,
                  description="LPIPS, AlexNet, version 0.0 heads (0.1 selectable), whole RGB image in [-1, 1]")
 def make_lpips(version: str = "0.0", cache_dir=None, local_paths: dict | None = None, scale: int | None = None):
     """LPIPS metric; raises MetricUnavailable when its weights cannot be obtained. ``scale`` is unused."""

@@ -1,7 +1,8 @@
-"""Report tables: per-image metric rows → dataset means → mean ± std over seeds, as Markdown and CSV."""
+"""The summary of a run: per-image metric rows → dataset means → mean ± std over seeds; the overview table."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from srrepro.atomic import write_text
-from srrepro.evaluation import dataset_means
+from srrepro.atomic import atomic_path, write_text
+from srrepro.evaluation.paired_folders import dataset_means
 
 _SEED_SUFFIX = re.compile(r"^(?P<variant>.+)-s(?P<seed>\d+)$")
 DIGITS = {"psnr": 2, "ssim": 4, "rmse": 3, "lpips": 4, "niqe": 4, "ma": 4, "pi": 4}
@@ -87,3 +88,33 @@ def model_labels(models: list[str], variant_labels: dict[str, str]) -> dict[str,
     labels = {"bicubic": "Bicubic"}
     labels.update(variant_labels)
     return {split_model(m)[0]: labels.get(split_model(m)[0], m) for m in models}
+
+
+def write_summary(metric_files: list[str | Path], out_csv: str | Path, out_json: str | Path | None = None) -> pd.DataFrame:
+    """Mean ± std over seeds of every (variant, dataset, metric), from per-image metric CSVs.
+
+    ``out_json`` gets the means as ``{variant: {dataset: {metric: mean}}}`` (null where n/a), for ``dvc metrics``.
+    """
+    summary = summarise(read_metric_files(metric_files))
+    with atomic_path(out_csv) as tmp:
+        summary.to_csv(tmp, index=False)
+    if out_json:
+        nested: dict = {}
+        for row in summary.itertuples():
+            value = None if pd.isna(row.mean) else round(float(row.mean), 6)
+            nested.setdefault(row.variant, {}).setdefault(row.dataset, {})[row.metric] = value
+        write_text(out_json, json.dumps(nested, indent=1, sort_keys=True))
+    return summary
+
+
+def read_summary(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"note": str}, keep_default_na=True).fillna({"note": ""})
+
+
+def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path) -> pd.DataFrame:
+    """Every model on every test set: one row per model, one column per (dataset, metric)."""
+    rows = read_metric_files(metric_files)
+    table = wide_table(summarise(rows), model_labels(list(rows["model"].unique()), labels))
+    notes = ["Cells: mean over the images of a dataset; mean ± std over seeds where several seeds were trained."]
+    write_table(table, md_path, csv_path, title, notes)
+    return table

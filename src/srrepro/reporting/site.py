@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import pandas as pd
+
 from srrepro.atomic import write_text
 
 
@@ -47,3 +49,22 @@ td,th{{border:1px solid #ccc;padding:2px 6px;font-size:90%}}</style></head><body
 </body></html>
 """
     write_text(path, page)
+
+
+def claims_from_tables(table_csvs: list[str | Path]) -> list[tuple[str, str, str, str]]:
+    """(table, claim, paper verdict, our verdict) of every claim row in the paper tables' CSV files."""
+    claims = []
+    for path in table_csvs:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for row in frame[frame["metric"] == "claim"].itertuples():
+            claims.append((row.table, row.claim, row.paper, row.ours))
+    return claims
+
+
+def build_index(table_csvs: list[str | Path], spec: dict, scale_note: str, out: str | Path) -> int:
+    """Write the index page from the paper tables' CSVs and the workflow's ``spec`` (data_notes, substitutions,
+    artefacts); returns the number of claims listed."""
+    claims = claims_from_tables(table_csvs)
+    write_index(out, scale_note=scale_note, data_notes=spec["data_notes"], substitutions=spec["substitutions"],
+                artefacts=[tuple(a) for a in spec["artefacts"]], claims=claims)
+    return len(claims)

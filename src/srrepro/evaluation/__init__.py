@@ -1,0 +1,1 @@
+"""Evaluation protocols: metrics of SR folders against HR folders, and ImageNet recognition of SR images (Table III)."""

@@ -1,0 +1,1 @@
+"""Images in and out, and the MATLAB operations the papers' evaluation code relies on."""
