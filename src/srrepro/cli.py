@@ -81,6 +81,17 @@ def cmd_evaluate(args) -> None:
                           dataset=args.dataset, out=args.out, asset_options=_asset_options(args)))
 
 
+def cmd_evaluate_model(args) -> None:
+    from srrepro.evaluation.test_sets import evaluate_on_test_sets
+
+    _set_threads(args.threads)
+    datasets = dict(item.split("=", 1) for item in args.dataset)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    rows = evaluate_on_test_sets(args.model, args.name, datasets, args.sr_root, metrics, args.out, scale=args.scale,
+                                 tile=args.tile, asset_options=_asset_options(args))
+    print(f"{args.name}: {len(rows)} metric values on {len(datasets)} test sets -> {args.out}")
+
+
 def cmd_train(args) -> None:
     from srrepro.training import train_variant
 
@@ -101,7 +112,8 @@ def cmd_recognition(args) -> None:
     from srrepro.evaluation.recognition import write_recognition
 
     _set_threads(args.threads)
-    print(write_recognition(args.model, args.name, args.imagenet, args.out, limit=args.limit, scale=args.scale,
+    models = dict(item.split("=", 1) for item in args.model)
+    print(write_recognition(models, args.imagenet, args.out, limit=args.limit, scale=args.scale,
                             asset_options=_asset_options(args)))
 
 
@@ -194,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("evaluate-model", help="super-resolve and evaluate one model on several prepared test sets")
+    p.add_argument("--model", required=True, help="'bicubic' or a model spec, as for upscale")
+    p.add_argument("--name", required=True, help="model name written into the CSV")
+    p.add_argument("--dataset", action="append", required=True, metavar="NAME=DIR", help="a prepared test set (repeat)")
+    p.add_argument("--sr-root", required=True, help="SR images go to SR_ROOT/<NAME>/")
+    p.add_argument("--metrics", default="psnr,ssim", help="comma-separated: psnr,ssim,rmse,lpips,niqe,ma,pi")
+    p.add_argument("--out", required=True, help="per-image tidy CSV of all sets")
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--tile", type=int, help="tile size for large images (default: whole image)")
+    p.add_argument("--threads", type=int, default=1)
+    _add_asset_arguments(p)
+    p.set_defaults(func=cmd_evaluate_model)
+
     p = sub.add_parser("train", help="train one variant (resumes from the run folder's last checkpoint)")
     p.add_argument("--variant-json", required=True, help="the variant's configuration as JSON")
     p.add_argument("--data", required=True, help="prepared training dataset folder (HR/, LR_x4/)")
@@ -215,8 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_overview)
 
     p = sub.add_parser("recognition", help="Table III: ResNet-50 top-1/top-5 error on super-resolved ImageNet images")
-    p.add_argument("--model", required=True, help="'hr' (baseline), 'bicubic' or a checkpoint")
-    p.add_argument("--name", required=True, help="model name written into the CSV")
+    p.add_argument("--model", action="append", required=True, metavar="NAME=SPEC",
+                   help="a model to test (repeat): SPEC is 'hr' (baseline), 'bicubic' or a model spec")
     p.add_argument("--imagenet", help="folder with labels.txt and the validation images")
     p.add_argument("--limit", type=int, default=1000)
     p.add_argument("--scale", type=int, default=4)

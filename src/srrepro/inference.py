@@ -95,20 +95,23 @@ def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None,
     return out
 
 
-def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None) -> dict:
-    """Super-resolve every image of ``lr_dir`` into ``out_dir/<stem>.png`` and write ``timing.json`` there.
-
-    Returns the timing record (images, seconds, seconds_per_image).
-    """
-    upscaler = load_upscaler(model, scale=scale, tile=tile)
+def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
+    """Super-resolve every image of ``lr_dir`` with ``upscaler`` into ``out_dir/<stem>.png``; write and return the
+    timing record (images, seconds, seconds_per_image, threads) as ``out_dir/timing.json``."""
     paths = list_images(lr_dir)
     out_dir = Path(out_dir)
+    prefix = f"{label}: " if label else ""
     start = time.perf_counter()
     for index, path in enumerate(paths, 1):
         write_image(out_dir / f"{path.stem}.png", upscaler(read_image(path)))
-        print(f"[{index}/{len(paths)}] {path.name}", file=sys.stderr, flush=True)
+        print(f"[{index}/{len(paths)}] {prefix}{path.name}", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
     timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": elapsed / max(1, len(paths)),
               "threads": torch.get_num_threads()}
     write_text(out_dir / TIMING_FILE, json.dumps(timing, indent=1))
     return timing
+
+
+def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None) -> dict:
+    """Super-resolve every image of ``lr_dir`` with ``model`` ('bicubic' or a checkpoint); see :func:`upscale_with`."""
+    return upscale_with(load_upscaler(model, scale=scale, tile=tile), lr_dir, out_dir)

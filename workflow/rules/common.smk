@@ -84,10 +84,7 @@ def validation_data(wildcards):
 
 
 def model_file(wildcards):
-    if wildcards.model == "bicubic":
-        return []
-    variant, seed = wildcards.model.rsplit("-s", 1)
-    return [f"{RESULTS}/models/{variant}/seed{seed}/model.pt"]
+    return [] if wildcards.model == "bicubic" else [trained_model_file(wildcards.model)]
 
 
 def training_spec(variant):
@@ -96,8 +93,19 @@ def training_spec(variant):
     return json.dumps({"scale": SCALE, **spec}, sort_keys=True)
 
 
-def recognition_model_file(wildcards):
-    return [] if wildcards.model in ("hr", "bicubic") else model_file(wildcards)
+def trained_model_file(model):
+    """``results/models/<variant>/seed<N>/model.pt`` of ``<variant>-s<N>``."""
+    variant, seed = model.rsplit("-s", 1)
+    return f"{RESULTS}/models/{variant}/seed{seed}/model.pt"
+
+
+def recognition_specs():
+    """Table III's models: name → 'hr', 'bicubic' or a model file."""
+    return {m: m if m in ("hr", "bicubic") else trained_model_file(m) for m in recognition_targets()}
+
+
+def recognition_model_files():
+    return [spec for spec in recognition_specs().values() if spec not in ("hr", "bicubic")]
 
 
 def model_analysis_spec():
@@ -131,7 +139,7 @@ def figure_inputs(wildcards):
         variants = [v for v in REPORT.get("curves", {}).values() if v in VARIANTS]
         return [f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in variants for s in SEEDS]
     dataset = REPORT["qualitative"]["dataset"]
-    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}/{dataset}" for m in evaluated_models()]
+    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}" for m in evaluated_models()]
 
 
 def figure_spec(figure):

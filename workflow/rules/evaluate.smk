@@ -1,40 +1,26 @@
-# SR inference of every model on every test set, then per-image metrics as tidy CSV.
+# SR inference and per-image metrics: one job per model for all test sets (the model and the metric networks are
+# loaded once), writing results/sr/<model>/<dataset>/ and the tidy results/metrics/<model>.csv.
 
 
-rule upscale:
+rule evaluate_model:
     input:
-        data=f"{DATA}/{{dataset}}",
+        data=expand(f"{DATA}/{{dataset}}", dataset=TEST_SETS),
         model=model_file,
     output:
-        directory(f"{RESULTS}/sr/{{model}}/{{dataset}}"),
+        sr=directory(f"{RESULTS}/sr/{{model}}"),
+        metrics=f"{RESULTS}/metrics/{{model}}.csv",
     log:
-        f"logs/upscale/{{model}}/{{dataset}}.log",
+        f"logs/evaluate/{{model}}.log",
     threads: threads_per_job()
     params:
         cli=SRREPRO,
         scale=SCALE,
         model=lambda w, input: input.model[0] if input.model else "bicubic",
-        tile=f"--tile {config['evaluation']['tile']}" if config["evaluation"].get("tile") else "",
-    shell:
-        "{params.cli} upscale {input.data}/LR_x{params.scale} {output} --scale {params.scale} --model {params.model}"
-        " --threads {threads} {params.tile} > {log} 2>&1"
-
-
-rule evaluate:
-    input:
-        sr=f"{RESULTS}/sr/{{model}}/{{dataset}}",
-        data=f"{DATA}/{{dataset}}",
-    output:
-        f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv",
-    log:
-        f"logs/evaluate/{{model}}/{{dataset}}.log",
-    threads: threads_per_job()
-    params:
-        cli=SRREPRO,
-        scale=SCALE,
+        datasets=" ".join(f"--dataset {d}={DATA}/{d}" for d in TEST_SETS),
         metrics=",".join(config["evaluation"]["metrics"]),
+        tile=f"--tile {config['evaluation']['tile']}" if config["evaluation"].get("tile") else "",
         assets=asset_options(),
     shell:
-        "{params.cli} evaluate {input.sr} {input.data}/HR --scale {params.scale} --metrics {params.metrics}"
-        " --model {wildcards.model} --dataset {wildcards.dataset} --out {output} --threads {threads}"
-        " {params.assets} > {log} 2>&1"
+        "{params.cli} evaluate-model --model {params.model} --name {wildcards.model} {params.datasets}"
+        " --sr-root {output.sr} --metrics {params.metrics} --out {output.metrics} --scale {params.scale}"
+        " --threads {threads} {params.tile} {params.assets} > {log} 2>&1"

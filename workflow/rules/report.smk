@@ -3,7 +3,7 @@
 
 rule overview_table:
     input:
-        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=evaluated_models(), dataset=TEST_SETS),
+        expand(f"{RESULTS}/metrics/{{model}}.csv", model=evaluated_models()),
     output:
         md=f"{REPORTS}/tables/overview.md",
         csv=f"{REPORTS}/tables/overview.csv",
@@ -19,29 +19,28 @@ rule overview_table:
 
 rule recognition:
     input:
-        model=recognition_model_file,
+        models=recognition_model_files(),
     output:
-        f"{RESULTS}/recognition/{{model}}.csv",
+        f"{RESULTS}/recognition.csv",
     log:
-        f"logs/recognition/{{model}}.log",
+        "logs/recognition.log",
     threads: threads_per_job()
     params:
         cli=SRREPRO,
         scale=SCALE,
-        model=lambda w, input: input.model[0] if input.model else w.model,
+        models=" ".join(f"--model {name}={spec}" for name, spec in recognition_specs().items()),
         imagenet=f"--imagenet {config['data']['imagenet']}" if config["data"].get("imagenet") else "",
         limit=config["evaluation"].get("recognition_limit", 1000),
         assets=asset_options(),
     shell:
-        "{params.cli} recognition --model {params.model} --name {wildcards.model} {params.imagenet}"
-        " --limit {params.limit} --scale {params.scale} --threads {threads} {params.assets}"
-        " --out {output} > {log} 2>&1"
+        "{params.cli} recognition {params.models} {params.imagenet} --limit {params.limit} --scale {params.scale}"
+        " --threads {threads} {params.assets} --out {output} > {log} 2>&1"
 
 
 rule summary:
     input:
-        expand(f"{RESULTS}/metrics/{{model}}/{{dataset}}.csv", model=evaluated_models(), dataset=TEST_SETS),
-        expand(f"{RESULTS}/recognition/{{model}}.csv", model=recognition_targets()),
+        expand(f"{RESULTS}/metrics/{{model}}.csv", model=evaluated_models()),
+        f"{RESULTS}/recognition.csv",
     output:
         csv=f"{RESULTS}/summary.csv",
         json=f"{REPORTS}/metrics.json",
@@ -75,7 +74,7 @@ rule paper_table:
 rule model_analysis_table:
     input:
         models=[f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in analysed().values() for s in SEEDS],
-        sr=[f"{RESULTS}/sr/{v}-s{s}/{TIMING_SET}" for v in analysed().values() for s in SEEDS],
+        sr=[f"{RESULTS}/sr/{v}-s{s}" for v in analysed().values() for s in SEEDS],
     output:
         md=f"{REPORTS}/tables/model_analysis.md",
         csv=f"{REPORTS}/tables/model_analysis.csv",

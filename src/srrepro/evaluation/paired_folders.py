@@ -32,27 +32,22 @@ def pair_images(sr_dir: str | Path, hr_dir: str | Path) -> list[tuple[str, Path,
     return pairs
 
 
-def evaluate_folder(
-    sr_dir: str | Path,
-    hr_dir: str | Path,
-    metrics: list[str],
-    *,
-    scale: int,
-    model: str = "",
-    dataset: str = "",
-    asset_options: dict | None = None,
-) -> pd.DataFrame:
-    """Compute every metric on every (SR, HR) pair; return tidy rows. ``asset_options`` (``cache_dir``,
-    ``local_paths``) reach the metrics that need external weights."""
-    pairs = pair_images(sr_dir, hr_dir)
+def build_metrics(metrics: list[str], *, scale: int, asset_options: dict | None = None) -> tuple[dict, dict]:
+    """Build each metric once: ``(built, unavailable)`` maps name → metric, and name → the reason it is n/a."""
     built, unavailable = {}, {}
     for name in metrics:
         try:
             built[name] = get_metric(name, asset_options, scale=scale)
         except MetricUnavailable as err:
             unavailable[name] = err.reason
+    return built, unavailable
+
+
+def measure_folder(sr_dir, hr_dir, metrics: list[str], built: dict, unavailable: dict, *, model: str = "",
+                   dataset: str = "") -> pd.DataFrame:
+    """Tidy rows of every metric on every (SR, HR) pair, with metrics built by :func:`build_metrics`."""
     rows: list[dict] = []
-    for image, sr_path, hr_path in pairs:
+    for image, sr_path, hr_path in pair_images(sr_dir, hr_dir):
         sr, hr = read_image(sr_path), read_image(hr_path)
         if sr.shape != hr.shape:
             raise SrreproError(f"SR image {sr_path} has shape {sr.shape} but HR image {hr_path} has {hr.shape}")
@@ -65,6 +60,22 @@ def evaluate_folder(
                     note = err.reason
             rows.append(_row(model, dataset, image, name, value, note))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def evaluate_folder(
+    sr_dir: str | Path,
+    hr_dir: str | Path,
+    metrics: list[str],
+    *,
+    scale: int,
+    model: str = "",
+    dataset: str = "",
+    asset_options: dict | None = None,
+) -> pd.DataFrame:
+    """Compute every metric on every (SR, HR) pair; return tidy rows. ``asset_options`` (``cache_dir``,
+    ``local_paths``) reach the metrics that need external weights."""
+    built, unavailable = build_metrics(metrics, scale=scale, asset_options=asset_options)
+    return measure_folder(sr_dir, hr_dir, metrics, built, unavailable, model=model, dataset=dataset)
 
 
 def _row(model: str, dataset: str, image: str, metric: str, value: float, note: str) -> dict:

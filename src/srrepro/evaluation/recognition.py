@@ -116,33 +116,37 @@ def recognition_errors(
     return {"images": len(pairs), "top1_error": errors[1], "top5_error": errors[5]}
 
 
-def recognition_rows(model: str, name: str, imagenet: str | None, *, limit: int, scale: int,
+def recognition_rows(models: dict[str, str], imagenet: str | None, *, limit: int, scale: int,
                      asset_options: dict | None = None) -> list[dict]:
-    """Tidy rows (model, dataset, image, metric, value, note) of Table III for ``model`` ('hr', 'bicubic' or a
-    checkpoint). Without ImageNet images or ResNet-50 weights the values are n/a with the reason."""
-    values, note = {metric: float("nan") for metric in METRICS}, ""
+    """Tidy rows (model, dataset, image, metric, value, note) of Table III for each ``name → spec`` of ``models``
+    (spec 'hr', 'bicubic' or a model spec). ResNet-50 is loaded once. Without ImageNet images or ResNet-50 weights
+    every value is n/a with the reason."""
+    note, classifier = "", None
     if not imagenet:
         note = "ImageNet validation images not configured (data.imagenet)"
     else:
         try:
             classifier = load_classifier(**(asset_options or {}))
-            upscaler = None
-            if model != "hr":
-                from srrepro.inference import load_upscaler
-
-                upscaler = load_upscaler(model, scale=scale, tile=None)
-            result = recognition_errors(imagenet, classifier, upscaler, limit=limit, scale=scale)
-            values = {metric: result[metric] for metric in METRICS}
         except AssetUnavailable as err:
             note = err.reason
-    return [{"model": name, "dataset": DATASET, "image": "all", "metric": metric, "value": value, "note": note}
-            for metric, value in values.items()]
+    rows = []
+    for name, spec in models.items():
+        values = {metric: float("nan") for metric in METRICS}
+        if classifier is not None:
+            from srrepro.inference import load_upscaler
+
+            upscaler = None if spec == "hr" else load_upscaler(spec, scale=scale, tile=None)
+            result = recognition_errors(imagenet, classifier, upscaler, limit=limit, scale=scale)
+            values = {metric: result[metric] for metric in METRICS}
+        rows += [{"model": name, "dataset": DATASET, "image": "all", "metric": metric, "value": value, "note": note}
+                 for metric, value in values.items()]
+    return rows
 
 
-def write_recognition(model: str, name: str, imagenet: str | None, out: str | Path, *, limit: int, scale: int,
+def write_recognition(models: dict[str, str], imagenet: str | None, out: str | Path, *, limit: int, scale: int,
                       asset_options: dict | None = None) -> str:
     """:func:`recognition_rows` written atomically as a tidy CSV to ``out``; returns them as printable text."""
-    frame = pd.DataFrame(recognition_rows(model, name, imagenet, limit=limit, scale=scale, asset_options=asset_options))
+    frame = pd.DataFrame(recognition_rows(models, imagenet, limit=limit, scale=scale, asset_options=asset_options))
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False)
     return frame.to_string(index=False)

@@ -1,0 +1,37 @@
+"""One model on every test set in one process: super-resolve each set's LR images, then measure every metric.
+
+The model and each metric's networks are loaded once for all sets, which is what makes a grid of many small
+models cheap to evaluate. The SR images of set ``<name>`` go to ``<sr_root>/<name>/`` with its ``timing.json``;
+the per-image rows of all sets go to one tidy CSV (model, dataset, image, metric, value, note).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from srrepro.atomic import atomic_path
+from srrepro.data.prepared import hr_folder, lr_folder
+from srrepro.evaluation.paired_folders import COLUMNS, build_metrics, measure_folder
+from srrepro.inference import load_upscaler, upscale_with
+
+
+def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.PathLike], sr_root: str | os.PathLike,
+                          metrics: list[str], out_csv: str | os.PathLike, *, scale: int, tile: int | None = None,
+                          asset_options: dict | None = None) -> pd.DataFrame:
+    """Upscale and evaluate ``model`` ('bicubic' or a model spec) on every prepared set of ``datasets``
+    (set name → prepared folder); write the rows atomically to ``out_csv`` and return them."""
+    upscaler = load_upscaler(model, scale=scale, tile=tile)
+    built, unavailable = build_metrics(metrics, scale=scale, asset_options=asset_options)
+    frames = []
+    for dataset, folder in datasets.items():
+        sr_dir = Path(sr_root) / dataset
+        upscale_with(upscaler, lr_folder(folder, scale), sr_dir, label=f"{name} on {dataset}")
+        frames.append(measure_folder(sr_dir, hr_folder(folder), metrics, built, unavailable, model=name,
+                                     dataset=dataset))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    with atomic_path(out_csv) as tmp:
+        rows.to_csv(tmp, index=False)
+    return rows

@@ -1,0 +1,38 @@
+"""One model on several test sets in one process (the workflow's evaluate_model job): SR images, timings, tidy rows."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from srrepro.cli import main
+from srrepro.data.datasets import prepare_dataset
+from srrepro.evaluation.test_sets import evaluate_on_test_sets
+
+
+def test_bicubic_on_set5_and_set14_in_one_run(mirror_dir, tmp_path):
+    sets = {}
+    for name in ("Set5", "Set14"):
+        prepare_dataset(name, tmp_path / "prepared" / name, 4, mirror=mirror_dir / "SelfExSR")
+        sets[name] = tmp_path / "prepared" / name
+    out = tmp_path / "metrics" / "bicubic.csv"
+    rows = evaluate_on_test_sets("bicubic", "bicubic", sets, tmp_path / "sr" / "bicubic", ["psnr", "ssim"], out, scale=4)
+    assert len(pd.read_csv(out)) == len(rows)
+    means = rows.groupby(["dataset", "metric"])["value"].mean()
+    assert means["Set5", "psnr"] == pytest.approx(28.4290, abs=5e-5)  # the published 28.42 (MATLAB bicubic, Y, shave 4)
+    assert means["Set14", "psnr"] == pytest.approx(26.0884, abs=5e-5)  # grayscale images on the RGB Y scale
+    assert len(rows) == (5 + 14) * 2
+    for name, count in (("Set5", 5), ("Set14", 14)):
+        sr = tmp_path / "sr" / "bicubic" / name
+        assert len(list(sr.glob("*.png"))) == count
+        assert json.loads((sr / "timing.json").read_text())["images"] == count
+
+
+def test_the_command_names_a_bad_dataset_argument(tmp_path, capsys):
+    code = main(["evaluate-model", "--model", "bicubic", "--name", "bicubic", "--dataset", f"Set5={tmp_path / 'none'}",
+                 "--sr-root", str(tmp_path / "sr"), "--out", str(tmp_path / "m.csv")])
+    assert code == 1
+    assert "none" in capsys.readouterr().err
+    assert not (tmp_path / "m.csv").exists()
