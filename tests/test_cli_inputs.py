@@ -280,3 +280,11 @@ def test_two_files_for_one_image_are_refused_naming_both(tmp_path, capsys):
     (sr / "img_1.jpg").unlink()
     assert run(capsys, "evaluate", sr, hr, "--out", tmp_path / "m.csv")[0] == 0
     assert len(pd.read_csv(tmp_path / "m.csv")) == 4  # two images, psnr and ssim
+
+
+def test_images_too_small_for_the_shave_name_the_file(tmp_path, capsys):
+    hr = write_images(tmp_path / "HR", size=(24, 24))
+    sr = write_images(tmp_path / "SR", size=(24, 24), seed=1)
+    status, line = run(capsys, "evaluate", sr, hr, "--scale", "8", "--metrics", "ssim")
+    assert status == 1 and line == (f"srrepro evaluate: error: cannot compute ssim of {sr / 'img_0.png'}: images "
+                                    f"too small for an 11x11 SSIM window after shaving: (8, 8)")
