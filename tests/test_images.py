@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -69,3 +72,42 @@ def test_list_images_sorted_and_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ImageReadError, match="empty.*no image files"):
         list_images(tmp_path / "empty")
+
+
+def write_png16(path, array: np.ndarray) -> None:
+    """Write a uint16 (H, W, 3) array as a 16-bit RGB PNG (Pillow cannot write one): IHDR, one zlib IDAT, IEND."""
+    height, width = array.shape[:2]
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in array)  # filter type 0 on every row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)  # 16 bits, colour type 2 (RGB)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+
+
+def test_sixteen_bit_colour_and_gray_are_both_refused(tmp_path):
+    """Pillow would keep only the high byte of 16-bit colour (40000 -> 156) and cannot convert 16-bit gray."""
+    values = np.arange(4 * 5 * 3, dtype=np.uint16).reshape(4, 5, 3) * 1000
+    write_png16(tmp_path / "rgb16.png", values)
+    with Image.open(tmp_path / "rgb16.png") as img:  # Pillow sees a 16-bit RGB file
+        assert img.mode == "RGB" and img.tile[0][3] == "RGB;16B"
+    Image.fromarray(values[..., 0]).save(tmp_path / "gray16.png")
+    with Image.open(tmp_path / "gray16.png") as img:
+        assert img.mode == "I;16"
+    for name, mode in [("rgb16.png", "RGB;16B"), ("gray16.png", "I;16")]:
+        with pytest.raises(ImageReadError) as info:
+            read_image(tmp_path / name)
+        assert str(info.value) == (f"cannot read image {tmp_path / name}: it has more than 8 bits per channel "
+                                   f"({mode}); srrepro works on 8-bit images, convert it first (e.g. magick {name} "
+                                   f"-depth 8 {name[:-4]}_8bit.png)")
+    Image.fromarray((values // 257).astype(np.uint8)).save(tmp_path / "rgb8.png")  # 8-bit still reads
+    assert np.array_equal(read_image(tmp_path / "rgb8.png"), values // 257)
+
+
+def test_two_files_with_one_stem_are_refused(tmp_path):
+    write_image(tmp_path / "img.png", np.zeros((4, 4, 3), np.uint8))
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "img.JPG")
+    with pytest.raises(ImageReadError, match=r"holds both img.JPG and img.png for image 'img'"):
+        list_images(tmp_path)

@@ -1,7 +1,9 @@
 """The ``srrepro`` command line: parses arguments and calls one library function per command.
 
 The workflow's rules call the library through it; users can too. An error the library raises on purpose
-(:class:`~srrepro.errors.SrreproError`) is printed as one line naming the file, key or asset, without a traceback.
+(:class:`~srrepro.errors.SrreproError`) is printed as one line naming the file, key or asset, without a traceback
+(exit status 1). Malformed arguments (a scale outside 2..8, ``--tile 0``, an unknown metric, an output file that
+is a folder) are refused by argparse with one line naming the argument (exit status 2).
 """
 
 from __future__ import annotations
@@ -14,14 +16,69 @@ from pathlib import Path
 from srrepro.errors import SrreproError
 
 
+# Every command's --scale lies in 2..8. Below 2 nothing is super-resolved (and scale 0 would silently drop the
+# evaluation's border shave); 8 is the largest factor of the SR benchmarks (x2, x3, x4, x8) and of our generators'
+# upsampling (2, 4, 8); beyond it a 256-px test image leaves an LR image of under 32 px.
+MIN_SCALE, MAX_SCALE = 2, 8
+
+
+def _int_in(low: int, high: int | None = None, why: str = ""):
+    """An argparse type: an integer in low..high (no upper bound when ``high`` is None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}{why}")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}{why}")
+        return value
+
+    return parse
+
+
+_scale = _int_in(MIN_SCALE, MAX_SCALE, " (the benchmarks' SR factors are x2, x3, x4 and x8)")
+
+
+def _metric_names(text: str) -> list[str]:
+    from srrepro.metrics import image_metrics
+
+    names, known = [m.strip() for m in text.split(",") if m.strip()], image_metrics()
+    unknown = [m for m in names if m not in known]
+    if unknown or not names:
+        problem = f"unknown metric '{unknown[0]}'" if unknown else "no metric given"
+        raise argparse.ArgumentTypeError(f"{problem}; known metrics: {','.join(known)}")
+    return names
+
+
+def _output_file(text: str) -> str:
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; name a file (a path inside it, for instance)")
+    return text
+
+
+def _name_value(form: str):
+    """An argparse type for ``form`` arguments such as NAME=PATH (assets, test sets, recognition models)."""
+
+    def parse(text: str) -> tuple[str, str]:
+        name, sep, value = text.partition("=")
+        if not (name and sep and value):
+            raise argparse.ArgumentTypeError(f"'{text}' is not {form}")
+        return name, value
+
+    return parse
+
+
 def _asset_options(args) -> dict:
-    local = dict(item.split("=", 1) for item in (args.asset or []))
-    return {"cache_dir": args.asset_cache, "local_paths": local}
+    return {"cache_dir": args.asset_cache, "local_paths": dict(args.asset or [])}
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
-    parser.add_argument("--asset", action="append", metavar="NAME=PATH", help="use a local file for an asset")
+    parser.add_argument("--asset", action="append", type=_name_value("NAME=PATH"), metavar="NAME=PATH",
+                        help="use a local file for an asset")
 
 
 def _set_threads(threads: int) -> None:
@@ -76,8 +133,7 @@ def cmd_evaluate(args) -> None:
     from srrepro.evaluation.paired_folders import evaluate_to_csv
 
     _set_threads(args.threads)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    print(evaluate_to_csv(args.sr_dir, args.hr_dir, metrics, scale=args.scale, model=args.model,
+    print(evaluate_to_csv(args.sr_dir, args.hr_dir, args.metrics, scale=args.scale, model=args.model,
                           dataset=args.dataset, out=args.out, asset_options=_asset_options(args)))
 
 
@@ -85,11 +141,9 @@ def cmd_evaluate_model(args) -> None:
     from srrepro.evaluation.test_sets import evaluate_on_test_sets
 
     _set_threads(args.threads)
-    datasets = dict(item.split("=", 1) for item in args.dataset)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    rows = evaluate_on_test_sets(args.model, args.name, datasets, args.sr_root, metrics, args.out, scale=args.scale,
-                                 tile=args.tile, asset_options=_asset_options(args))
-    print(f"{args.name}: {len(rows)} metric values on {len(datasets)} test sets -> {args.out}")
+    rows = evaluate_on_test_sets(args.model, args.name, dict(args.dataset), args.sr_root, args.metrics, args.out,
+                                 scale=args.scale, tile=args.tile, asset_options=_asset_options(args))
+    print(f"{args.name}: {len(rows)} metric values on {len(args.dataset)} test sets -> {args.out}")
 
 
 def cmd_train(args) -> None:
@@ -112,8 +166,7 @@ def cmd_recognition(args) -> None:
     from srrepro.evaluation.recognition import write_recognition
 
     _set_threads(args.threads)
-    models = dict(item.split("=", 1) for item in args.model)
-    print(write_recognition(models, args.imagenet, args.out, limit=args.limit, scale=args.scale,
+    print(write_recognition(dict(args.model), args.imagenet, args.out, limit=args.limit, scale=args.scale,
                             asset_options=_asset_options(args)))
 
 
@@ -162,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="prepare a dataset: mod-cropped HR and MATLAB-bicubic LR")
     p.add_argument("dataset", help="demo_train, demo_test, Set5, Set14, BSD100, Urban100, ...")
     p.add_argument("out_dir")
-    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--scale", type=_scale, default=4)
     p.add_argument("--mirror", help="folder laid out like SelfExSR (<Set>/image_SRF_4/img_NNN_SRF_4_HR.png)")
     p.add_argument("--cache", help="download cache (<cache>/datasets/<name>); consulted after the mirror")
     p.add_argument("--download", action="store_true", help="download (with checksums) what the mirror lacks")
@@ -174,32 +227,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("assets", help="fetch and verify external weights ahead of time (default: all declared)")
     p.add_argument("names", nargs="*", help="assets to fetch")
     p.add_argument("--allow-missing", action="store_true", help="exit 0 even when an asset is unavailable")
-    p.add_argument("--manifest", help="write the provenance of all cached assets to this JSON file")
+    p.add_argument("--manifest", type=_output_file, help="write the provenance of all cached assets to this JSON file")
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_assets)
 
     p = sub.add_parser("degrade", help="MATLAB-compatible bicubic downscaling of every image in HR_DIR")
     p.add_argument("hr_dir")
     p.add_argument("out_dir")
-    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--scale", type=_scale, default=4)
     p.set_defaults(func=cmd_degrade)
 
     p = sub.add_parser("upscale", help="super-resolve every image in LR_DIR")
     p.add_argument("lr_dir")
     p.add_argument("out_dir")
-    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--scale", type=_scale, default=4)
     p.add_argument("--model", default="bicubic", help="'bicubic', a checkpoint (ours or an official ESRGAN-style file: "
-                   "RRDB_ESRGAN_x4.pth, RRDB_PSNR_x4.pth, FASRGAN_G.pth) or an official Fs pair FsSRGAN_E.pth+FsSRGAN_G.pth")
-    p.add_argument("--tile", type=int, help="tile size for large images (default: whole image)")
+                   "RRDB_ESRGAN_x4.pth, RRDB_PSNR_x4.pth, FASRGAN_G.pth) or an official Fs pair EXTRACTOR+TRUNK "
+                   "(FsSRGAN_E.pth+FsSRGAN_G.pth); an existing file is a file even with '+' in its path")
+    p.add_argument("--tile", type=_int_in(1), help="tile size for large images (default: whole image)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=cmd_upscale)
 
     p = sub.add_parser("evaluate", help="compare SR_DIR with HR_DIR (files paired by name)")
     p.add_argument("sr_dir")
     p.add_argument("hr_dir")
-    p.add_argument("--scale", type=int, default=4)
-    p.add_argument("--metrics", default="psnr,ssim", help="comma-separated: psnr,ssim,rmse,lpips,niqe,ma,pi")
-    p.add_argument("--out", help="per-image tidy CSV (model, dataset, image, metric, value, note)")
+    p.add_argument("--scale", type=_scale, default=4)
+    p.add_argument("--metrics", type=_metric_names, default="psnr,ssim",
+                   help="comma-separated: psnr,ssim,rmse,lpips,niqe,ma,pi")
+    p.add_argument("--out", type=_output_file, help="per-image tidy CSV (model, dataset, image, metric, value, note)")
     p.add_argument("--model", default="", help="model name written into the CSV")
     p.add_argument("--dataset", default="", help="dataset name written into the CSV")
     p.add_argument("--threads", type=int, default=1)
@@ -209,12 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate-model", help="super-resolve and evaluate one model on several prepared test sets")
     p.add_argument("--model", required=True, help="'bicubic' or a model spec, as for upscale")
     p.add_argument("--name", required=True, help="model name written into the CSV")
-    p.add_argument("--dataset", action="append", required=True, metavar="NAME=DIR", help="a prepared test set (repeat)")
+    p.add_argument("--dataset", action="append", required=True, type=_name_value("NAME=DIR"), metavar="NAME=DIR",
+                   help="a prepared test set (repeat)")
     p.add_argument("--sr-root", required=True, help="SR images go to SR_ROOT/<NAME>/")
-    p.add_argument("--metrics", default="psnr,ssim", help="comma-separated: psnr,ssim,rmse,lpips,niqe,ma,pi")
-    p.add_argument("--out", required=True, help="per-image tidy CSV of all sets")
-    p.add_argument("--scale", type=int, default=4)
-    p.add_argument("--tile", type=int, help="tile size for large images (default: whole image)")
+    p.add_argument("--metrics", type=_metric_names, default="psnr,ssim",
+                   help="comma-separated: psnr,ssim,rmse,lpips,niqe,ma,pi")
+    p.add_argument("--out", type=_output_file, required=True, help="per-image tidy CSV of all sets")
+    p.add_argument("--scale", type=_scale, default=4)
+    p.add_argument("--tile", type=_int_in(1), help="tile size for large images (default: whole image)")
     p.add_argument("--threads", type=int, default=1)
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_evaluate_model)
@@ -223,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant-json", required=True, help="the variant's configuration as JSON")
     p.add_argument("--data", required=True, help="prepared training dataset folder (HR/, LR_x4/)")
     p.add_argument("--run-dir", required=True, help="folder for checkpoints, logs and the manifest")
-    p.add_argument("--out", required=True, help="where to copy the final model")
+    p.add_argument("--out", type=_output_file, required=True, help="where to copy the final model")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--val", help="prepared validation dataset folder")
@@ -235,25 +292,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric_files", nargs="+")
     p.add_argument("--labels", help="JSON object: variant name -> display label")
     p.add_argument("--title", default="Results")
-    p.add_argument("--md", required=True)
-    p.add_argument("--csv", required=True)
+    p.add_argument("--md", type=_output_file, required=True)
+    p.add_argument("--csv", type=_output_file, required=True)
     p.set_defaults(func=cmd_overview)
 
     p = sub.add_parser("recognition", help="Table III: ResNet-50 top-1/top-5 error on super-resolved ImageNet images")
-    p.add_argument("--model", action="append", required=True, metavar="NAME=SPEC",
+    p.add_argument("--model", action="append", required=True, type=_name_value("NAME=SPEC"), metavar="NAME=SPEC",
                    help="a model to test (repeat): SPEC is 'hr' (baseline), 'bicubic' or a model spec")
     p.add_argument("--imagenet", help="folder with labels.txt and the validation images")
     p.add_argument("--limit", type=int, default=1000)
-    p.add_argument("--scale", type=int, default=4)
-    p.add_argument("--out", required=True)
+    p.add_argument("--scale", type=_scale, default=4)
+    p.add_argument("--out", type=_output_file, required=True)
     p.add_argument("--threads", type=int, default=1)
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_recognition)
 
     p = sub.add_parser("summarise", help="mean ± std over seeds of every (variant, dataset, metric)")
     p.add_argument("metric_files", nargs="+")
-    p.add_argument("--out", required=True)
-    p.add_argument("--json", help="also write the means as nested JSON (for dvc metrics)")
+    p.add_argument("--out", type=_output_file, required=True)
+    p.add_argument("--json", type=_output_file, help="also write the means as nested JSON (for dvc metrics)")
     p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("paper-table", help="a paper table with the published values beside ours")
@@ -261,30 +318,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", required=True)
     p.add_argument("--datasets", required=True, help="JSON: paper dataset -> our dataset or null")
     p.add_argument("--scale-note", default="")
-    p.add_argument("--md", required=True)
-    p.add_argument("--csv", required=True)
+    p.add_argument("--md", type=_output_file, required=True)
+    p.add_argument("--csv", type=_output_file, required=True)
     p.set_defaults(func=cmd_paper_table)
 
     p = sub.add_parser("model-analysis", help="Sec. IV-E: parameters and inference time")
     p.add_argument("--spec", required=True, help="JSON: {method: {variant, files: [model.pt], sr_dirs: [SR folder]}}")
     p.add_argument("--timing-dataset", required=True)
     p.add_argument("--scale-note", default="")
-    p.add_argument("--md", required=True)
-    p.add_argument("--csv", required=True)
+    p.add_argument("--md", type=_output_file, required=True)
+    p.add_argument("--csv", type=_output_file, required=True)
     p.set_defaults(func=cmd_model_analysis)
 
     p = sub.add_parser("figure", help="one of the papers' figures as PNG")
     p.add_argument("figure", choices=FIGURES)
     p.add_argument("--spec", required=True, help="JSON with the figure's inputs")
     p.add_argument("--scale-note", default="")
-    p.add_argument("--png", required=True)
+    p.add_argument("--png", type=_output_file, required=True)
     p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("index", help="reports/index.html linking every artefact")
     p.add_argument("table_csvs", nargs="*")
     p.add_argument("--spec", required=True, help="JSON: {data_notes, substitutions, artefacts}")
     p.add_argument("--scale-note", default="")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", type=_output_file, required=True)
     p.set_defaults(func=cmd_index)
     return parser
 

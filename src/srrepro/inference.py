@@ -1,8 +1,8 @@
 """SR inference: turn a model specification into an upscaling function and run it on images and folders.
 
-``'bicubic'`` is MATLAB-compatible bicubic interpolation; anything else is a checkpoint file, either ours or an
-official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`). Generators run whole or in overlapping
-tiles on 8-bit RGB images.
+``'bicubic'`` is MATLAB-compatible bicubic interpolation; anything else is a model spec (:func:`model_files`): a
+checkpoint file, either ours or an official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`), or an
+official Fs-SRGAN pair ``EXTRACTOR+TRUNK``. Generators run whole or in overlapping tiles on 8-bit RGB images.
 """
 
 from __future__ import annotations
@@ -19,31 +19,92 @@ from torch import nn
 
 from srrepro.atomic import write_text
 from srrepro.errors import CheckpointError
-from srrepro.imaging.images import list_images, read_image, write_image
+from srrepro.imaging.images import check_output_folder, list_images, read_image, staged_folder, write_image
 from srrepro.imaging.matlab import imresize
 
 Upscaler = Callable[[np.ndarray], np.ndarray]
 TIMING_FILE = "timing.json"
 
 
-def load_generator(spec: str) -> torch.nn.Module:
-    """A generator from one of our checkpoints or an official ESRGAN-style file.
+def model_files(spec: str) -> tuple[Path] | tuple[Path, Path]:
+    """The checkpoint file(s) a model ``spec`` names: one file, or an official Fs pair ``EXTRACTOR+TRUNK``.
 
-    An official Fs-SRGAN pair is given as ``FsSRGAN_E.pth+FsSRGAN_G.pth``: SR = G(E(LR)).
+    A spec that is an existing file is that file, '+' in its name or not (``run+1/model.pt``). Otherwise it must split
+    at exactly one '+' into two existing files (``FsSRGAN_E.pth+FsSRGAN_G.pth``); anything else raises
+    :class:`CheckpointError` naming the spec.
     """
-    if "+" in spec:
-        extractor, trunk = (load_generator(part) for part in spec.split("+", 1))
-        return torch.nn.Sequential(extractor, trunk)
+    path = Path(spec)
+    if path.is_file():
+        return (path,)
+    splits = [(Path(spec[:i]), Path(spec[i + 1:])) for i, char in enumerate(spec) if char == "+"]
+    pairs = [pair for pair in splits if pair[0].is_file() and pair[1].is_file()]
+    if len(pairs) == 1:
+        return pairs[0]
+    if pairs:
+        ways = "; ".join(f"{e} + {g}" for e, g in pairs)
+        raise CheckpointError(f"model '{spec}' splits into EXTRACTOR+TRUNK in {len(pairs)} ways ({ways}); "
+                              f"rename the files so that one '+' separates them")
+    problem = "is a folder" if path.is_dir() else "does not exist"
+    pair_hint = ", nor does a '+' in it separate two existing files" if splits else ""
+    raise CheckpointError(f"model file {spec} {problem}{pair_hint}; use 'bicubic', a checkpoint file or an Fs pair "
+                          f"EXTRACTOR+TRUNK")
+
+
+def load_checkpoint(path: Path) -> nn.Module:
+    """A network from one of our checkpoints or an official ESRGAN-style file."""
     from srrepro.models.checkpoints import is_own_checkpoint, load_model, load_official
 
-    path = Path(spec)
-    if not path.is_file():
-        raise CheckpointError(f"model file {path} does not exist (use 'bicubic' or a checkpoint path)")
     return load_model(path) if is_own_checkpoint(path) else load_official(path)
 
 
+def _input_width(model: nn.Module) -> int:
+    """Channels the first convolution of ``model`` takes."""
+    return next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
+
+
+def load_fs_pair(extractor_path: Path, trunk_path: Path) -> nn.Module:
+    """SR = G(E(LR)) from an official Fs-SRGAN extractor file and trunk file, checked to fit together.
+
+    E must take RGB and keep the image size (it has no upsampling); G must take as many channels as E puts out.
+    """
+    extractor, trunk = load_checkpoint(extractor_path).eval(), load_checkpoint(trunk_path).eval()
+    if (width := _input_width(extractor)) != 3:
+        raise CheckpointError(f"{extractor_path} takes {width} channels, not RGB: it is not the extractor of an "
+                              f"EXTRACTOR+TRUNK pair (is the order swapped?)")
+    probe = torch.zeros(1, 3, 8, 8)
+    with torch.inference_mode():
+        features = extractor(probe)
+    if features.shape[-2:] != probe.shape[-2:]:
+        raise CheckpointError(f"{extractor_path} is not a feature extractor: it turns an 8x8 image into "
+                              f"{features.shape[-1]}x{features.shape[-2]} (the first file of EXTRACTOR+TRUNK must "
+                              f"keep the image size)")
+    if (width := _input_width(trunk)) != features.shape[1]:
+        raise CheckpointError(f"{extractor_path} puts out {features.shape[1]} channels but {trunk_path} takes "
+                              f"{width}: they are not an EXTRACTOR+TRUNK pair")
+    return torch.nn.Sequential(extractor, trunk)
+
+
+def load_generator(spec: str) -> torch.nn.Module:
+    """The generator a model spec names (see :func:`model_files`)."""
+    files = model_files(spec)
+    return load_fs_pair(*files) if len(files) == 2 else load_checkpoint(files[0])
+
+
+def _check_scale(spec: str, scale: int, lr: np.ndarray, sr: np.ndarray) -> None:
+    """Raise CheckpointError naming both scales when ``sr`` is not ``lr`` upscaled by ``scale``."""
+    (h, w), (sr_h, sr_w) = lr.shape[:2], sr.shape[:2]
+    if (sr_h, sr_w) == (h * scale, w * scale):
+        return
+    model_scale = f"x{sr_h // h}" if sr_h % h == 0 and sr_w == w * (sr_h // h) else "by a non-integer factor"
+    raise CheckpointError(f"model {spec} upscales {model_scale} ({w}x{h} -> {sr_w}x{sr_h}), not x{scale} as asked; "
+                          f"use a x{scale} model, or the model's scale with data degraded by it")
+
+
 def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler:
-    """Return the upscaling function for ``spec`` ('bicubic' or a checkpoint path)."""
+    """Return the upscaling function for ``spec`` ('bicubic' or a model spec, see :func:`model_files`).
+
+    The function raises :class:`CheckpointError` naming both scales when the model does not upscale by ``scale``.
+    """
     if spec == "bicubic":
         return lambda lr: imresize(lr, scale)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -51,7 +112,9 @@ def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return upscale(generator, lr, tile=tile, device=device)
+            sr = upscale(generator, lr, tile=tile, device=device)
+        _check_scale(spec, scale, lr, sr)
+        return sr
 
     return run
 
@@ -96,22 +159,26 @@ def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None,
 
 
 def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
-    """Super-resolve every image of ``lr_dir`` with ``upscaler`` into ``out_dir/<stem>.png``; write and return the
-    timing record (images, seconds, seconds_per_image, threads) as ``out_dir/timing.json``."""
+    """Super-resolve every image of ``lr_dir`` with ``upscaler`` into ``out_dir/<stem>.png`` and write the timing
+    record (images, seconds, seconds_per_image, threads) there as ``timing.json``; return it.
+
+    ``out_dir`` must not be or contain ``lr_dir``; it receives nothing unless every image succeeds.
+    """
     paths = list_images(lr_dir)
-    out_dir = Path(out_dir)
+    check_output_folder(lr_dir, out_dir)
     prefix = f"{label}: " if label else ""
-    start = time.perf_counter()
-    for index, path in enumerate(paths, 1):
-        write_image(out_dir / f"{path.stem}.png", upscaler(read_image(path)))
-        print(f"[{index}/{len(paths)}] {prefix}{path.name}", file=sys.stderr, flush=True)
-    elapsed = time.perf_counter() - start
-    timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": elapsed / max(1, len(paths)),
-              "threads": torch.get_num_threads()}
-    write_text(out_dir / TIMING_FILE, json.dumps(timing, indent=1))
+    with staged_folder(out_dir) as stage:
+        start = time.perf_counter()
+        for index, path in enumerate(paths, 1):
+            write_image(stage / f"{path.stem}.png", upscaler(read_image(path)))
+            print(f"[{index}/{len(paths)}] {prefix}{path.name}", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - start
+        timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": elapsed / len(paths),
+                  "threads": torch.get_num_threads()}
+        write_text(stage / TIMING_FILE, json.dumps(timing, indent=1))
     return timing
 
 
 def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None) -> dict:
-    """Super-resolve every image of ``lr_dir`` with ``model`` ('bicubic' or a checkpoint); see :func:`upscale_with`."""
+    """Super-resolve every image of ``lr_dir`` with ``model`` (see :func:`load_upscaler`); see :func:`upscale_with`."""
     return upscale_with(load_upscaler(model, scale=scale, tile=tile), lr_dir, out_dir)

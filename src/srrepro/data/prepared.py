@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from srrepro.errors import ConfigError
-from srrepro.imaging.images import list_images, mod_crop, read_image, write_image
+from srrepro.errors import ConfigError, SrreproError
+from srrepro.imaging.images import (check_output_folder, list_images, mod_crop, read_image, staged_folder,
+                                    write_image)
 from srrepro.imaging.matlab import imresize
 
 
@@ -53,8 +54,18 @@ def read_prepared(root: str | os.PathLike, scale: int) -> list[tuple[str, np.nda
 
 def degrade_folder(hr_dir: str | os.PathLike, out_dir: str | os.PathLike, scale: int) -> int:
     """MATLAB bicubic x1/``scale`` of every image of ``hr_dir`` (cropped to a multiple of the scale) into
-    ``out_dir/<stem>.png``; returns the number of images."""
+    ``out_dir/<stem>.png``; returns the number of images.
+
+    ``out_dir`` must not be or contain ``hr_dir``. Writes nothing unless every image degrades (an image smaller than
+    ``scale`` pixels, or an unreadable one, raises an error naming it).
+    """
     paths = list_images(hr_dir)
-    for path in paths:
-        write_image(Path(out_dir) / f"{path.stem}.png", imresize(mod_crop(read_image(path), scale), 1 / scale))
+    check_output_folder(hr_dir, out_dir)
+    with staged_folder(out_dir) as stage:
+        for path in paths:
+            hr = read_image(path)
+            if min(hr.shape[:2]) < scale:
+                raise SrreproError(f"image {path} is {hr.shape[1]}x{hr.shape[0]} pixels, smaller than the scale "
+                                   f"{scale}: it has no x1/{scale} image; remove it or use a smaller scale")
+            write_image(stage / f"{path.stem}.png", imresize(mod_crop(hr, scale), 1 / scale))
     return len(paths)

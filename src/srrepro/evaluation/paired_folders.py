@@ -21,7 +21,8 @@ COLUMNS = ["model", "dataset", "image", "metric", "value", "note"]
 
 
 def pair_images(sr_dir: str | Path, hr_dir: str | Path) -> list[tuple[str, Path, Path]]:
-    """Pair SR and HR files by file stem; every HR image must have an SR counterpart."""
+    """Pair SR and HR files by file stem; every HR image must have an SR counterpart (and a folder holding two files
+    with one stem is refused, see :func:`~srrepro.imaging.images.list_images`)."""
     sr_by_stem = {p.stem: p for p in list_images(sr_dir)}
     pairs = []
     for hr in list_images(hr_dir):
@@ -58,6 +59,8 @@ def measure_folder(sr_dir, hr_dir, metrics: list[str], built: dict, unavailable:
                     value = float(built[name](sr, hr))
                 except MetricUnavailable as err:
                     note = err.reason
+                except ValueError as err:  # e.g. an image too small for the shave or the SSIM window
+                    raise SrreproError(f"cannot compute {name} of {sr_path}: {err}") from err
             rows.append(_row(model, dataset, image, name, value, note))
     return pd.DataFrame(rows, columns=COLUMNS)
 

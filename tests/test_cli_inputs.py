@@ -1,0 +1,290 @@
+"""Bad input to the command line: one clear line naming the file or argument, exit status 1 (2 for malformed
+arguments, from argparse), no traceback, and nothing written. Each test runs the real command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from srrepro.cli import main
+from srrepro.inference import upscale
+from srrepro.models import build_model
+from srrepro.models.checkpoints import ours_to_official, save_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = {"nf": 8, "nb": 1, "gc": 4}
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    """Run ``srrepro *argv`` in this process; return its exit status and the last line of its stderr."""
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit:  # argparse
+        status = exit.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("[")]  # not progress lines
+    return status, lines[-1] if lines else ""
+
+
+def run_process(*argv) -> subprocess.CompletedProcess:
+    """Run ``python -m srrepro.cli *argv`` as its own process."""
+    env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "src"), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "srrepro.cli", *map(str, argv)], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def write_images(folder, count=2, size=(12, 16), seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"img_{i}.png")
+    return folder
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def tiny_model(path, arch="rrdbnet", seed=0, **options):
+    torch.manual_seed(seed)
+    options = {**TINY, **options}
+    model = build_model(arch, **options, init_scale=1.0) if arch == "rrdbnet" else build_model(arch, **options)
+    save_model(model, arch, options, path)
+    return model
+
+
+# Outputs over inputs -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["degrade", "upscale"])
+def test_output_folder_that_is_or_contains_the_input_is_refused(tmp_path, capsys, command):
+    data = write_images(tmp_path / "data" / "images")
+    before = snapshot(data)
+    status, line = run(capsys, command, data, tmp_path / "data" / "images" / ".." / "images")  # same, unresolved
+    assert status == 1 and "is the input folder" in line and "images" in line
+    status, line = run(capsys, command, data, tmp_path / "data")
+    assert status == 1 and f"output folder {tmp_path / 'data'} contains the input folder {data}" in line
+    assert snapshot(data) == before and sorted(p.name for p in (tmp_path / "data").iterdir()) == ["images"]
+
+
+def test_output_folder_inside_the_input_is_allowed(tmp_path, capsys):
+    """Folders are read without descending, so outputs in a subfolder neither overwrite nor become inputs."""
+    data = write_images(tmp_path / "HR", size=(16, 20))
+    before = snapshot(data)
+    assert run(capsys, "degrade", data, data / "LR", "--scale", "4")[0] == 0
+    assert [read.size for read in map(Image.open, sorted((data / "LR").iterdir()))] == [(5, 4), (5, 4)]
+    assert run(capsys, "degrade", data, data / "LR", "--scale", "4")[0] == 0  # a rerun reads the same two inputs
+    assert snapshot(data) == before
+
+
+# upscale checks the model's scale --------------------------------------------------------------------------------
+
+def test_upscale_refuses_a_model_of_another_scale(tmp_path, capsys):
+    lr = write_images(tmp_path / "LR_x3")
+    tiny_model(tmp_path / "x4.pt", scale=4)
+    status, line = run(capsys, "upscale", lr, tmp_path / "out", "--scale", "3", "--model", tmp_path / "x4.pt")
+    assert status == 1
+    assert line == (f"srrepro upscale: error: model {tmp_path / 'x4.pt'} upscales x4 (16x12 -> 64x48), not x3 as "
+                    f"asked; use a x3 model, or the model's scale with data degraded by it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["LR_x3", "x4.pt"]  # no output, no staging folder
+    status, _ = run(capsys, "upscale", lr, tmp_path / "out", "--scale", "4", "--model", tmp_path / "x4.pt",
+                    "--tile", "5")
+    assert status == 0 and Image.open(tmp_path / "out" / "img_0.png").size == (64, 48)
+
+
+# Paths with '+' ------------------------------------------------------------------------------------------------------
+
+def test_a_file_with_plus_in_its_path_is_a_file(tmp_path, capsys):
+    lr = write_images(tmp_path / "LR")
+    model = tiny_model(tmp_path / "run+1" / "model.pt")
+    assert run(capsys, "upscale", lr, tmp_path / "sr", "--model", tmp_path / "run+1" / "model.pt")[0] == 0
+    expected = upscale(model, np.asarray(Image.open(lr / "img_0.png")))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "sr" / "img_0.png")), expected)
+
+
+def test_a_generator_twice_is_not_an_fs_pair(tmp_path, capsys):
+    """'a.pt+a.pt' used to chain two x4 generators into a silent x16."""
+    lr = write_images(tmp_path / "LR")
+    tiny_model(tmp_path / "a.pt")
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr", "--model", f"{tmp_path / 'a.pt'}+{tmp_path / 'a.pt'}")
+    assert status == 1 and not (tmp_path / "sr").exists()
+    assert line == (f"srrepro upscale: error: {tmp_path / 'a.pt'} is not a feature extractor: it turns an 8x8 image "
+                    f"into 32x32 (the first file of EXTRACTOR+TRUNK must keep the image size)")
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr", "--model", f"{tmp_path / 'a.pt'}+{tmp_path / 'b.pt'}")
+    assert status == 1 and line == (f"srrepro upscale: error: model file {tmp_path / 'a.pt'}+{tmp_path / 'b.pt'} "
+                                    f"does not exist, nor does a '+' in it separate two existing files; use "
+                                    f"'bicubic', a checkpoint file or an Fs pair EXTRACTOR+TRUNK")
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr", "--model", tmp_path / "LR")
+    assert status == 1 and line == (f"srrepro upscale: error: model file {tmp_path / 'LR'} is a folder; use "
+                                    f"'bicubic', a checkpoint file or an Fs pair EXTRACTOR+TRUNK")
+
+
+def _official_file(model, path):
+    torch.save(ours_to_official(model.state_dict()), path)
+
+
+def test_fs_pair_of_official_files_is_checked(tmp_path, capsys):
+    """An extractor file and a trunk file in the official layout, in a folder with '+' in its name."""
+    lr = write_images(tmp_path / "LR")
+    torch.manual_seed(0)
+    extractor = build_model("fs_extractor", **TINY)
+    trunk = build_model("fs_generator_trunk", **TINY, scale=4)
+    wide_trunk = build_model("fs_generator_trunk", nf=16, nb=1, gc=4, scale=4)
+    folder = tmp_path / "run+2"
+    folder.mkdir()
+    for name, net in [("E.pth", extractor), ("G.pth", trunk), ("G16.pth", wide_trunk)]:
+        _official_file(net, folder / name)
+    e, g, g16 = folder / "E.pth", folder / "G.pth", folder / "G16.pth"
+    assert run(capsys, "upscale", lr, tmp_path / "sr", "--model", f"{e}+{g}")[0] == 0
+    expected = upscale(torch.nn.Sequential(extractor, trunk), np.asarray(Image.open(lr / "img_1.png")))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "sr" / "img_1.png")), expected)
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr2", "--model", f"{g}+{e}")
+    assert status == 1 and line == (f"srrepro upscale: error: {g} takes 8 channels, not RGB: it is not the "
+                                    f"extractor of an EXTRACTOR+TRUNK pair (is the order swapped?)")
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr2", "--model", f"{e}+{g16}")
+    assert status == 1 and line == (f"srrepro upscale: error: {e} puts out 8 channels but {g16} takes 16: they are "
+                                    f"not an EXTRACTOR+TRUNK pair")
+    assert not (tmp_path / "sr2").exists()
+
+
+def test_released_fs_extractor_with_a_trunk_in_a_real_process(mirror_dir, tmp_path):
+    """The released FsSRGAN_E.pth (3 -> 64 channels) and a 64-channel trunk in the official layout (the released
+    FsSRGAN_G.pth is not in the mirror), in a folder named with '+'."""
+    from srrepro.models.checkpoints import load_official
+
+    weights = tmp_path / "w+1"
+    weights.mkdir()
+    (weights / "FsSRGAN_E.pth").symlink_to(mirror_dir / "FASRGAN-weights" / "FsSRGAN_E.pth")
+    torch.manual_seed(0)
+    trunk = build_model("fs_generator_trunk", nf=64, nb=1, gc=32, scale=4)
+    _official_file(trunk, weights / "G.pth")
+    lr = tmp_path / "LR"
+    lr.mkdir()
+    Image.open(mirror_dir / "SelfExSR/Set5/image_SRF_4/img_002_SRF_4_LR.png").crop((20, 20, 32, 30)).save(lr / "a.png")
+    result = run_process("upscale", lr, tmp_path / "sr", "--model", f"{weights / 'FsSRGAN_E.pth'}+{weights / 'G.pth'}")
+    assert result.returncode == 0, result.stderr
+    pair = torch.nn.Sequential(load_official(weights / "FsSRGAN_E.pth"), trunk)
+    expected = upscale(pair, np.asarray(Image.open(lr / "a.png")))
+    assert expected.shape == (40, 48, 3) and np.array_equal(np.asarray(Image.open(tmp_path / "sr" / "a.png")), expected)
+
+
+# Invalid scales --------------------------------------------------------------------------------------------------
+
+def test_evaluate_scale_zero_is_refused_and_scale_four_shaves_four(mirror_dir, tmp_path, capsys):
+    """Set5 bicubic x4: 28.4290 dB with the 4-pixel shave; scale 0 used to give 28.4373 (no shave)."""
+    assert run(capsys, "prepare", "Set5", tmp_path / "Set5", "--mirror", mirror_dir / "SelfExSR")[0] == 0
+    assert run(capsys, "upscale", tmp_path / "Set5" / "LR_x4", tmp_path / "sr", "--model", "bicubic")[0] == 0
+    status, line = run(capsys, "evaluate", tmp_path / "sr", tmp_path / "Set5" / "HR", "--scale", "0",
+                       "--out", tmp_path / "zero.csv")
+    assert status == 2 and not (tmp_path / "zero.csv").exists()
+    assert line == ("srrepro evaluate: error: argument --scale: 0 is outside 2..8 (the benchmarks' SR factors are "
+                    "x2, x3, x4 and x8)")
+    status, _ = run(capsys, "evaluate", tmp_path / "sr", tmp_path / "Set5" / "HR", "--scale", "4", "--metrics",
+                    "psnr", "--out", tmp_path / "four.csv")
+    rows = pd.read_csv(tmp_path / "four.csv")
+    assert status == 0 and len(rows) == 5 and round(rows["value"].mean(), 4) == 28.4290
+
+
+COMMANDS_WITH_SCALE = {
+    "prepare": ["prepare", "Set5", "{tmp}/out"],
+    "degrade": ["degrade", "{tmp}/in", "{tmp}/out"],
+    "upscale": ["upscale", "{tmp}/in", "{tmp}/out"],
+    "evaluate": ["evaluate", "{tmp}/in", "{tmp}/in"],
+    "recognition": ["recognition", "--model", "hr=hr", "--out", "{tmp}/out.csv"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS_WITH_SCALE))
+@pytest.mark.parametrize("scale", ["1", "0", "-3", "9", "1000000"])
+def test_every_command_refuses_scales_outside_2_to_8(tmp_path, capsys, command, scale):
+    argv = [a.format(tmp=tmp_path) for a in COMMANDS_WITH_SCALE[command]]
+    status, line = run(capsys, *argv, "--scale", scale)
+    assert status == 2 and line.startswith(f"srrepro {command}: error: argument --scale: {scale} is outside 2..8")
+    assert list(tmp_path.iterdir()) == []
+
+
+# Former tracebacks -----------------------------------------------------------------------------------------------
+
+def test_malformed_arguments_name_the_argument(tmp_path, capsys):
+    data = write_images(tmp_path / "in")
+    status, line = run(capsys, "upscale", data, tmp_path / "out", "--tile", "0")
+    assert status == 2 and line == "srrepro upscale: error: argument --tile: 0 is below 1"
+    status, line = run(capsys, "evaluate", data, data, "--metrics", "psnr,sharpness")
+    assert status == 2 and line == ("srrepro evaluate: error: argument --metrics: unknown metric 'sharpness'; "
+                                    "known metrics: psnr,ssim,rmse,lpips,niqe,ma,pi")
+    status, line = run(capsys, "evaluate", data, data, "--out", tmp_path)
+    assert status == 2 and line == (f"srrepro evaluate: error: argument --out: {tmp_path} is a folder; name a file "
+                                    f"(a path inside it, for instance)")
+    status, line = run(capsys, "evaluate", data, data, "--asset", "lpips_alex")
+    assert status == 2 and line == "srrepro evaluate: error: argument --asset: 'lpips_alex' is not NAME=PATH"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_malformed_arguments_in_a_real_process(tmp_path):
+    result = run_process("evaluate", tmp_path, tmp_path, "--scale", "-4")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == ("srrepro evaluate: error: argument --scale: -4 is outside 2..8 (the "
+                                              "benchmarks' SR factors are x2, x3, x4 and x8)")
+
+
+def test_degrade_writes_nothing_when_an_image_is_smaller_than_the_scale(tmp_path, capsys):
+    data = write_images(tmp_path / "HR", count=3, size=(16, 16))
+    Image.fromarray(np.zeros((3, 40, 3), np.uint8)).save(data / "img_1.png")  # sorted between two good images
+    out = tmp_path / "LR"
+    result = run_process("degrade", data, out, "--scale", "4")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (f"srrepro degrade: error: image {data / 'img_1.png'} is 40x3 pixels, "
+                                              f"smaller than the scale 4: it has no x1/4 image; remove it or use a "
+                                              f"smaller scale")
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["HR"]  # no staging folder left
+    out.mkdir()
+    (out / "old.png").write_bytes(b"kept")
+    (data / "img_1.png").write_bytes((data / "img_0.png").read_bytes()[:100])  # truncated instead
+    status, line = run(capsys, "degrade", data, out)
+    assert status == 1 and line.startswith(f"srrepro degrade: error: cannot read image {data / 'img_1.png'}")
+    assert snapshot(out) == {"old.png": b"kept"}
+
+
+# 16-bit images ---------------------------------------------------------------------------------------------------
+
+def test_sixteen_bit_inputs_are_refused_naming_the_file(tmp_path, capsys):
+    from test_images import write_png16
+
+    data = write_images(tmp_path / "HR", size=(16, 16))
+    write_png16(data / "img_1.png", np.full((16, 16, 3), 40000, np.uint16))
+    status, line = run(capsys, "degrade", data, tmp_path / "LR")
+    assert status == 1 and line.startswith(f"srrepro degrade: error: cannot read image {data / 'img_1.png'}: it has "
+                                           f"more than 8 bits per channel (RGB;16B)")
+    assert not (tmp_path / "LR").exists()
+
+
+# Ambiguous images ------------------------------------------------------------------------------------------------
+
+def test_two_files_for_one_image_are_refused_naming_both(tmp_path, capsys):
+    hr = write_images(tmp_path / "HR", size=(24, 24))
+    sr = write_images(tmp_path / "SR", size=(24, 24), seed=1)
+    Image.open(sr / "img_1.png").save(sr / "img_1.jpg", quality=50)
+    status, line = run(capsys, "evaluate", sr, hr, "--out", tmp_path / "m.csv")
+    assert status == 1 and line == (f"srrepro evaluate: error: image folder {sr} holds both img_1.jpg and img_1.png "
+                                    f"for image 'img_1'; keep only one of them")
+    status, line = run(capsys, "upscale", sr, tmp_path / "up", "--model", "bicubic")
+    assert status == 1 and "holds both img_1.jpg and img_1.png" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["HR", "SR"]
+    (sr / "img_1.jpg").unlink()
+    assert run(capsys, "evaluate", sr, hr, "--out", tmp_path / "m.csv")[0] == 0
+    assert len(pd.read_csv(tmp_path / "m.csv")) == 4  # two images, psnr and ssim
+
+
+def test_images_too_small_for_the_shave_name_the_file(tmp_path, capsys):
+    hr = write_images(tmp_path / "HR", size=(24, 24))
+    sr = write_images(tmp_path / "SR", size=(24, 24), seed=1)
+    status, line = run(capsys, "evaluate", sr, hr, "--scale", "8", "--metrics", "ssim")
+    assert status == 1 and line == (f"srrepro evaluate: error: cannot compute ssim of {sr / 'img_0.png'}: images "
+                                    f"too small for an 11x11 SSIM window after shaving: (8, 8)")
