@@ -1,6 +1,7 @@
 """SR inference: turn a model specification into an upscaling function and run it on images and folders.
 
-``'bicubic'`` is MATLAB-compatible bicubic interpolation; anything else is a checkpoint file, either ours or an
+``'bicubic'`` is MATLAB-compatible bicubic interpolation; ``'released:<name>'`` one of the authors' released models
+(:mod:`srrepro.models.released`, fetched as verified assets); anything else is a checkpoint file, either ours or an
 official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`). Generators run whole or in overlapping
 tiles on 8-bit RGB images.
 """
@@ -26,11 +27,16 @@ Upscaler = Callable[[np.ndarray], np.ndarray]
 TIMING_FILE = "timing.json"
 
 
-def load_generator(spec: str) -> torch.nn.Module:
-    """A generator from one of our checkpoints or an official ESRGAN-style file.
+def load_generator(spec: str, asset_options: dict | None = None) -> torch.nn.Module:
+    """A generator from one of our checkpoints, an official ESRGAN-style file or ``released:<name>`` (a released
+    model fetched with ``asset_options``, see :func:`srrepro.models.released.load_released`).
 
     An official Fs-SRGAN pair is given as ``FsSRGAN_E.pth+FsSRGAN_G.pth``: SR = G(E(LR)).
     """
+    from srrepro.models.released import SPEC_PREFIX, load_released
+
+    if spec.startswith(SPEC_PREFIX):
+        return load_released(spec[len(SPEC_PREFIX):], asset_options)
     if "+" in spec:
         extractor, trunk = (load_generator(part) for part in spec.split("+", 1))
         return torch.nn.Sequential(extractor, trunk)
@@ -42,12 +48,12 @@ def load_generator(spec: str) -> torch.nn.Module:
     return load_model(path) if is_own_checkpoint(path) else load_official(path)
 
 
-def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler:
-    """Return the upscaling function for ``spec`` ('bicubic' or a checkpoint path)."""
+def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_options: dict | None = None) -> Upscaler:
+    """Return the upscaling function for ``spec`` ('bicubic', 'released:<name>' or a checkpoint path)."""
     if spec == "bicubic":
         return lambda lr: imresize(lr, scale)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    generator = load_generator(spec).eval().to(device)
+    generator = load_generator(spec, asset_options).eval().to(device)
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -95,12 +101,13 @@ def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None,
     return out
 
 
-def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None) -> dict:
+def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None,
+                   asset_options: dict | None = None) -> dict:
     """Super-resolve every image of ``lr_dir`` into ``out_dir/<stem>.png`` and write ``timing.json`` there.
 
     Returns the timing record (images, seconds, seconds_per_image).
     """
-    upscaler = load_upscaler(model, scale=scale, tile=tile)
+    upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
     paths = list_images(lr_dir)
     out_dir = Path(out_dir)
     start = time.perf_counter()
