@@ -40,8 +40,7 @@ _WORKER_METRICS: dict = {}
 
 
 def _build(name: str, cache_dir: str):
-    options = {"cache_dir": cache_dir} if name in ("lpips", "niqe") else {}
-    return get_metric(name, scale=4, **options)
+    return get_metric(name, {"cache_dir": cache_dir}, scale=4)
 
 
 def load_pairs(mirror: Path, limit: int) -> list[tuple[np.ndarray, np.ndarray]]:

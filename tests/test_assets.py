@@ -13,7 +13,7 @@ import torch
 
 from srrepro.data.assets import ASSETS, Asset, Source, asset_manifest, fetch_asset
 from srrepro.data.conversions import load_numpy_pickle
-from srrepro.data.downloads import sha256_of
+from srrepro.data.downloads import git_blob_sha1_of, sha256_of
 from srrepro.models.backbones import AlexNetFeatures, VGGFeatures, load_state_file
 from srrepro.errors import AssetUnavailable
 
@@ -74,6 +74,23 @@ def test_torchvision_prefix_checksum(tmp_path):
     asset = Asset("demo", "demo.pth", (Source(UNREACHABLE, hashlib.sha256(data).hexdigest()[:8]),), "BSD", "demo")
     path = fetch_asset(asset, tmp_path / "cache", {"demo": str(_file(tmp_path, "demo-x.pth", data))})
     assert json.loads((path.parent / "demo.pth.provenance.json").read_text())["verification"].startswith("sha256 prefix")
+
+
+def test_local_file_of_a_released_asset_is_checked_by_git_blob(mirror_dir, tmp_path):
+    """The local-file source (assets.local.<name>) of a git-pinned asset: the blob SHA-1 is checked, sha256 recorded."""
+    real = mirror_dir / "FASRGAN-weights" / "FsSRGAN_E.pth"
+    cache = tmp_path / "cache"
+    path = fetch_asset("released-fs-srgan-e", cache, {"released-fs-srgan-e": str(real)})
+    record = asset_manifest(cache)["released-fs-srgan-e"]
+    assert record["source"] == f"local file {real}" and record["verification"] == "git-blob-sha1"
+    assert record["source_sha256"] == sha256_of(path) == record["file_sha256"]
+    assert git_blob_sha1_of(path) == "f20e471a0d0843239cd1d55a450f270adcf6aae3"
+    other = _file(tmp_path, "FsSRGAN_E.pth", b"something else")
+    with pytest.raises(AssetUnavailable, match="git-blob-sha1 mismatch for FsSRGAN_E.pth from local file .*"
+                                               "expected f20e471a0d0843239cd1d55a450f270adcf6aae3, got "
+                                               "339f0be6c0f5257a3279fcefc45373e805b7ebc3"):
+        fetch_asset("released-fs-srgan-e", tmp_path / "cache2", {"released-fs-srgan-e": str(other)})
+    assert list((tmp_path / "cache2").iterdir()) == []
 
 
 def _fake_alexnet_flax() -> tuple[dict, dict]:

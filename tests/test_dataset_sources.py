@@ -20,7 +20,7 @@ from srrepro.data.dataset_cache import content_sha256, fetch_dataset
 from srrepro.data.datasets import list_dataset_names
 
 CONFIG_NAMES = ["Set5", "Set14", "BSD100", "Urban100", "Manga109", "DIV2K_train", "DIV2K_valid", "PIRM_val",
-                "PIRM_test", "RealSR_V3", "OST300", "OST_train"]
+                "PIRM_test", "RealSR_V3", "OST300", "OST_train", "Flickr2K"]
 
 
 def test_every_config_dataset_is_declared_with_licence_and_layout():
@@ -47,6 +47,18 @@ def test_checksums_well_formed_and_published_ones_for_div2k():
         assert d.sha256 and d.md5 and d.size and d.url.endswith(f"{name}_HR.zip")
         assert get_source(name).checksum_status == CHECKSUM_PUBLISHED
     assert get_source("Set5").checksum_status == CHECKSUM_ESTABLISHED
+
+
+def test_spsagan_training_sets():
+    """SPSAGAN §4.1: DIV2K + Flickr2K (800 + 2,650) for pre-training, OutdoorSceneTrain (10,324) for SPSAGAN."""
+    (flickr,) = get_source("Flickr2K").downloads
+    assert flickr.url == "https://cv.snu.ac.kr/research/EDSR/Flickr2K.tar"
+    assert flickr.md5 == "5d3f39443d5e9489bff8963f8f26cb03" and "torchSR" in flickr.checksum_source
+    assert flickr.hr_glob == "Flickr2K/Flickr2K_HR/*.png" and get_source("Flickr2K").images == 2650
+    assert "Flickr" in get_source("Flickr2K").licence and get_source("Flickr2K").checksum_status == CHECKSUM_PUBLISHED
+    ost = get_source("OST_train")
+    assert ost.images == 10324 and ost.recursive and ost.user_supplied and "no licence" in ost.licence
+    assert "SPSAGAN" in ost.papers and "SPSAGAN" in get_source("Flickr2K").papers
 
 
 def test_user_supplied_sets_have_no_download_and_name_their_key():

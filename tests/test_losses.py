@@ -127,7 +127,7 @@ def test_perceptual_layers_stop_before_relu(layer, arch, asset, last_conv, tmp_p
     weights.touch()
     (tmp_path / "weights.pt.provenance.json").write_text('{"name": "%s", "source": "test"}' % asset)
     requested = []
-    monkeypatch.setattr(losses.assets, "fetch_asset", lambda name, cache, local: requested.append(name) or weights)
+    monkeypatch.setattr(losses.assets, "fetch_with_options", lambda name, options: requested.append(name) or weights)
     monkeypatch.setattr(losses.backbones, "vgg_features", lambda name, path: VGGFeatures(name))
     features, provenance = losses.perceptual_features(layer, {"cache_dir": tmp_path})
     full = VGGFeatures(arch).features

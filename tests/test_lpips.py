@@ -20,7 +20,7 @@ CALIBRA_V01 = {"I03": 0.7237, "I04": 0.2572, "I06": 0.0508, "I08": 0.0520, "I19"
 
 def _lpips(version: str, cache: Path):
     try:
-        return get_metric("lpips", version=version, cache_dir=cache)
+        return get_metric("lpips", {"cache_dir": cache}, version=version)
     except MetricUnavailable as err:
         skip_unless_ci(f"LPIPS weights unavailable: {err}")
 

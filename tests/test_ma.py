@@ -347,7 +347,7 @@ def test_ma_uses_each_feature_group_with_matlab_indices(tmp_path):
     for signs, expected in [((1, 1, 1), 1 + 10 + 100), ((-1, 1, -1), 3 + 10 + 300)]:
         forests = [split_on(i, v, s * 1e-9 * max(1.0, abs(v))) for (i, v), s in zip(picks, signs)]
         path = _save_model(tmp_path / f"model{signs}.mat", forests, [0.0, 1.0, 10.0, 100.0])
-        ma = make_ma(cache_dir=tmp_path / f"cache{signs}", local_paths={"nrqm-model": str(path)})
+        ma = make_ma({"cache_dir": tmp_path / f"cache{signs}", "local_paths": {"nrqm-model": str(path)}})
         assert ma.name == "ma" and not ma.lower_is_better
         assert ma(rgb, None) == pytest.approx(expected)
     # PIRM's variant: Y channel with a shave; same model, different input
@@ -357,12 +357,12 @@ def test_ma_uses_each_feature_group_with_matlab_indices(tmp_path):
 
 def test_ma_unavailable_without_or_with_unreadable_model(tmp_path):
     with pytest.raises(MetricUnavailable) as err:
-        make_ma(cache_dir=tmp_path / "empty", local_paths={"nrqm-model": str(tmp_path / "missing.mat")})
+        make_ma({"cache_dir": tmp_path / "empty", "local_paths": {"nrqm-model": str(tmp_path / "missing.mat")}})
     assert err.value.metric == "ma" and "nrqm-model" in err.value.reason
     junk = tmp_path / "junk.mat"
     junk.write_bytes(b"not a mat file")
     with pytest.raises(MetricUnavailable) as err:
-        make_ma(cache_dir=tmp_path / "c2", local_paths={"nrqm-model": str(junk)})
+        make_ma({"cache_dir": tmp_path / "c2", "local_paths": {"nrqm-model": str(junk)}})
     assert "not usable" in err.value.reason
     with pytest.raises(ValueError):
         MaMetric(None, channel="rgb")
@@ -370,7 +370,7 @@ def test_ma_unavailable_without_or_with_unreadable_model(tmp_path):
 
 def test_ma_against_published_values(asset_cache):
     try:
-        ma = get_metric("ma", cache_dir=asset_cache)
+        ma = get_metric("ma", {"cache_dir": asset_cache})
     except MetricUnavailable as err:
         assert err.metric == "ma" and err.reason
         pytest.skip(f"Ma unavailable here: {err.reason}")
@@ -389,8 +389,8 @@ def test_pi_combines_pirm_ma_and_niqe(tmp_path, asset_cache):
     model = _save_model(tmp_path / "const.mat", [_constant_forest(1.0), _constant_forest(2.0), _constant_forest(3.0)],
                         [0.5, 1.0, 1.0, 1.0])  # Ma = 6.5 whatever the image
     local = {"nrqm-model": str(model), "niqe-pristine": str(niqe_file)}
-    pi = get_metric("pi", cache_dir=tmp_path / "cache", local_paths=local, shave=4)
+    pi = get_metric("pi", {"cache_dir": tmp_path / "cache", "local_paths": local}, shave=4)
     assert pi.ma.channel == "y" and pi.ma.shave == 4 and pi.niqe.shave == 4
     rgb = np.clip(np.stack([_image((200, 210), seed=s) for s in (30, 31, 32)], axis=-1), 0, 255).astype(np.uint8)
-    niqe = get_metric("niqe", cache_dir=tmp_path / "cache", local_paths=local, shave=4)(rgb, None)
+    niqe = get_metric("niqe", {"cache_dir": tmp_path / "cache", "local_paths": local}, shave=4)(rgb, None)
     assert pi(rgb, None) == pytest.approx(((10 - 6.5) + niqe) / 2)

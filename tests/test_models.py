@@ -29,6 +29,7 @@ def test_feature_sharing_generator_counts(arch, split):
 def test_srgan_family_counts():
     # Table VI of the FASRGAN paper reports 1.554 M (SRGAN) and 1.48 M (SRGAN_Fs).
     assert round(count_parameters(build_model("srresnet")) / 1e6, 2) == 1.55
+    assert count_parameters(build_model("srresnet_nobn")) == 1_554_499  # the released BasicSR SRResNet (refs §2)
     model = build_model("fs_srresnet", d_nf=4, d_input_size=32)
     assert round(sum(p.numel() for p in model.generator_parameters()) / 1e6, 2) == 1.48
 
@@ -39,6 +40,8 @@ TINY = {
     "fs_rrdbnet_vgg": {"split": "E1G1", "nf": 8, "gc": 4, "d_nf": 4, "d_input_size": 64},
     "fs_rrdbnet_unet": {"split": "E1G1", "nf": 8, "gc": 4, "d_nf": 4, "d_input_size": 32},
     "srresnet": {"nf": 8, "nb": 1},
+    "srresnet_nobn": {"nf": 8, "nb": 1},
+    "fs_rrdb_generator": {"split": "E1G1", "nf": 8, "gc": 4},
     "srresnet_unet": {"nf": 8, "nb": 1, "d_nf": 4, "d_input_size": 32},
     "fs_srresnet": {"nf": 8, "nb": 1, "d_nf": 4, "d_input_size": 32},
     "srgan_leftthomas_g": {"nf": 8, "nb": 1},

@@ -55,7 +55,7 @@ def test_gaussian_window_matches_basicsr(asset_cache):
 
 
 def test_calibration_images_match_matlab_original(asset_cache):
-    mu, cov = _or_skip(lambda: load_pristine(asset_cache))
+    mu, cov = _or_skip(lambda: load_pristine({"cache_dir": asset_cache}))
     calibra = _or_skip(lambda: fetch_asset("pyiqa-calibra", asset_cache))
     failures = []
     for name, expected in MATLAB_ORIGINAL.items():
@@ -67,7 +67,7 @@ def test_calibration_images_match_matlab_original(asset_cache):
 
 
 def test_bicubic_upscaling_scores_worse_than_hr(mirror_dir, asset_cache):
-    metric = _or_skip(lambda: get_metric("niqe", scale=4, cache_dir=asset_cache))
+    metric = _or_skip(lambda: get_metric("niqe", {"cache_dir": asset_cache}, scale=4))
     folder = mirror_dir / "SelfExSR" / "Set5" / "image_SRF_4"
     hr = _rgb(folder / "img_001_SRF_4_HR.png")
     from srrepro.imaging.matlab import imresize
@@ -75,11 +75,11 @@ def test_bicubic_upscaling_scores_worse_than_hr(mirror_dir, asset_cache):
     blurred = imresize(imresize(hr, 0.25), 4.0)
     sharp, soft = metric(hr, None), metric(blurred, None)
     assert 2.0 < sharp < soft, f"NIQE HR {sharp:.3f} should be below NIQE of bicubic x4 {soft:.3f}"
-    cropped = get_metric("niqe", shave=4, cache_dir=asset_cache)(hr, None)
+    cropped = get_metric("niqe", {"cache_dir": asset_cache}, shave=4)(hr, None)
     assert cropped != sharp
 
 
 def test_image_below_two_blocks_is_na_with_reason(asset_cache):
-    metric = _or_skip(lambda: get_metric("niqe", cache_dir=asset_cache))
+    metric = _or_skip(lambda: get_metric("niqe", {"cache_dir": asset_cache}))
     with pytest.raises(MetricUnavailable, match="smaller than NIQE's 192 px minimum"):
         metric(np.zeros((128, 300, 3), np.uint8), None)

@@ -29,7 +29,7 @@ def test_formula():
 
 def test_ma_and_pi_against_published_values(asset_cache):
     try:
-        ma, pi = get_metric("ma", cache_dir=asset_cache), get_metric("pi", cache_dir=asset_cache)
+        ma, pi = get_metric("ma", {"cache_dir": asset_cache}), get_metric("pi", {"cache_dir": asset_cache})
     except MetricUnavailable as err:
         assert err.metric == "ma" and err.reason
         pytest.skip(f"Ma/PI unavailable here: {err.reason}")

@@ -127,7 +127,7 @@ def _real_lpips(version: str, cache: Path):
 def test_lpips_matches_lpips_package_on_set5(torchvision, mirror_dir, asset_cache, version):
     folder = mirror_dir / "FASRGAN-results" / "Set5"
     reference = _real_lpips(version, asset_cache)
-    ours = get_metric("lpips", version=version, cache_dir=asset_cache)
+    ours = get_metric("lpips", {"cache_dir": asset_cache}, version=version)
     for hr_path in sorted((folder / "HR").iterdir()):
         with Image.open(hr_path) as a, Image.open(folder / "FASRGAN" / hr_path.name) as b:
             hr, sr = np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB"))

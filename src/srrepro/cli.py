@@ -72,13 +72,15 @@ def _name_value(form: str):
 
 
 def _asset_options(args) -> dict:
-    return {"cache_dir": args.asset_cache, "local_paths": dict(args.asset or [])}
+    return {"cache_dir": args.asset_cache, "local_paths": dict(args.asset or []), "mirror": args.asset_mirror}
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
     parser.add_argument("--asset", action="append", type=_name_value("NAME=PATH"), metavar="NAME=PATH",
                         help="use a local file for an asset")
+    parser.add_argument("--asset-mirror", help="folder holding asset files (the released weights laid out like the "
+                        "authors' pretrianed_models/ folder, or flat); tried after --asset, before downloading")
 
 
 def _set_threads(threads: int) -> None:
@@ -104,7 +106,7 @@ def cmd_datasets(args) -> None:
 def cmd_assets(args) -> int:
     from srrepro.data.assets import ASSETS, fetch_assets, write_asset_manifest
 
-    results = fetch_assets(args.names or sorted(ASSETS), args.asset_cache, _asset_options(args)["local_paths"])
+    results = fetch_assets(args.names or sorted(ASSETS), **_asset_options(args))
     for name, result in results.items():
         print(f"{name}: {result}" if isinstance(result, Path) else f"{name}: n/a ({result})")
     if args.manifest:
@@ -124,7 +126,8 @@ def cmd_upscale(args) -> None:
     from srrepro.inference import upscale_folder
 
     _set_threads(args.threads)
-    timing = upscale_folder(args.lr_dir, args.out_dir, args.model, scale=args.scale, tile=args.tile)
+    timing = upscale_folder(args.lr_dir, args.out_dir, args.model, scale=args.scale, tile=args.tile,
+                            asset_options=_asset_options(args))
     print(f"upscaled {timing['images']} images with {args.model} in {timing['seconds']:.1f} s "
           f"({timing['seconds_per_image']:.3f} s/image)")
 
@@ -242,10 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir")
     p.add_argument("--scale", type=_scale, default=4)
     p.add_argument("--model", default="bicubic", help="'bicubic', a checkpoint (ours or an official ESRGAN-style file: "
-                   "RRDB_ESRGAN_x4.pth, RRDB_PSNR_x4.pth, FASRGAN_G.pth) or an official Fs pair EXTRACTOR+TRUNK "
-                   "(FsSRGAN_E.pth+FsSRGAN_G.pth); an existing file is a file even with '+' in its path")
+                   "RRDB_ESRGAN_x4.pth, RRDB_PSNR_x4.pth, FASRGAN_G.pth), an official Fs pair EXTRACTOR+TRUNK "
+                   "(FsSRGAN_E.pth+FsSRGAN_G.pth; an existing file is a file even with '+' in its path) or released:NAME "
+                   "(the authors' released weights, fetched and verified: fasrgan, fs_srgan, fa_fs_srgan, esrgan, "
+                   "rrdb_psnr, srresnet)")
     p.add_argument("--tile", type=_int_in(1), help="tile size for large images (default: whole image)")
     p.add_argument("--threads", type=int, default=1)
+    _add_asset_arguments(p)
     p.set_defaults(func=cmd_upscale)
 
     p = sub.add_parser("evaluate", help="compare SR_DIR with HR_DIR (files paired by name)")

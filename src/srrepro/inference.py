@@ -1,6 +1,7 @@
 """SR inference: turn a model specification into an upscaling function and run it on images and folders.
 
-``'bicubic'`` is MATLAB-compatible bicubic interpolation; anything else is a model spec (:func:`model_files`): a
+``'bicubic'`` is MATLAB-compatible bicubic interpolation; ``'released:<name>'`` one of the authors' released models
+(:mod:`srrepro.models.released`, fetched as verified assets); anything else is a model spec (:func:`model_files`): a
 checkpoint file, either ours or an official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`), or an
 official Fs-SRGAN pair ``EXTRACTOR+TRUNK``. Generators run whole or in overlapping tiles on 8-bit RGB images.
 """
@@ -84,8 +85,13 @@ def load_fs_pair(extractor_path: Path, trunk_path: Path) -> nn.Module:
     return torch.nn.Sequential(extractor, trunk)
 
 
-def load_generator(spec: str) -> torch.nn.Module:
-    """The generator a model spec names (see :func:`model_files`)."""
+def load_generator(spec: str, asset_options: dict | None = None) -> torch.nn.Module:
+    """The generator a model spec names: ``released:<name>`` (fetched with ``asset_options``, see
+    :func:`srrepro.models.released.load_released`) or the file(s) of :func:`model_files`."""
+    from srrepro.models.released import SPEC_PREFIX, load_released
+
+    if spec.startswith(SPEC_PREFIX):
+        return load_released(spec[len(SPEC_PREFIX):], asset_options)
     files = model_files(spec)
     return load_fs_pair(*files) if len(files) == 2 else load_checkpoint(files[0])
 
@@ -100,15 +106,15 @@ def _check_scale(spec: str, scale: int, lr: np.ndarray, sr: np.ndarray) -> None:
                           f"use a x{scale} model, or the model's scale with data degraded by it")
 
 
-def load_upscaler(spec: str, *, scale: int, tile: int | None = None) -> Upscaler:
-    """Return the upscaling function for ``spec`` ('bicubic' or a model spec, see :func:`model_files`).
+def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_options: dict | None = None) -> Upscaler:
+    """Return the upscaling function for ``spec`` ('bicubic' or a model spec, see :func:`load_generator`).
 
     The function raises :class:`CheckpointError` naming both scales when the model does not upscale by ``scale``.
     """
     if spec == "bicubic":
         return lambda lr: imresize(lr, scale)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    generator = load_generator(spec).eval().to(device)
+    generator = load_generator(spec, asset_options).eval().to(device)
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -179,6 +185,7 @@ def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
     return timing
 
 
-def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None) -> dict:
+def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None,
+                   asset_options: dict | None = None) -> dict:
     """Super-resolve every image of ``lr_dir`` with ``model`` (see :func:`load_upscaler`); see :func:`upscale_with`."""
-    return upscale_with(load_upscaler(model, scale=scale, tile=tile), lr_dir, out_dir)
+    return upscale_with(load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options), lr_dir, out_dir)

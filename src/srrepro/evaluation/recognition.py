@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from srrepro.atomic import atomic_path
-from srrepro.data.assets import fetch_asset
+from srrepro.data.assets import fetch_with_options
 from srrepro.errors import AssetUnavailable
 from srrepro.imaging.images import read_image
 from srrepro.imaging.matlab import imresize
@@ -76,9 +76,9 @@ def imagenet_transform(img: np.ndarray) -> torch.Tensor:
     return (tensor - mean) / std
 
 
-def load_classifier(cache_dir=None, local_paths: dict | None = None) -> ResNet50:
+def load_classifier(asset_options: dict | None = None) -> ResNet50:
     """ImageNet ResNet-50 (asset ``resnet50``, torchvision IMAGENET1K_V1) in eval mode; raises AssetUnavailable."""
-    return resnet50(fetch_asset("resnet50", cache_dir, local_paths))
+    return resnet50(fetch_with_options("resnet50", asset_options))
 
 
 def degrade(img: np.ndarray, scale: int = 4) -> np.ndarray:
@@ -126,7 +126,7 @@ def recognition_rows(models: dict[str, str], imagenet: str | None, *, limit: int
         note = "ImageNet validation images not configured (data.imagenet)"
     else:
         try:
-            classifier = load_classifier(**(asset_options or {}))
+            classifier = load_classifier(asset_options)
         except AssetUnavailable as err:
             note = err.reason
     rows = []
@@ -135,7 +135,7 @@ def recognition_rows(models: dict[str, str], imagenet: str | None, *, limit: int
         if classifier is not None:
             from srrepro.inference import load_upscaler
 
-            upscaler = None if spec == "hr" else load_upscaler(spec, scale=scale, tile=None)
+            upscaler = None if spec == "hr" else load_upscaler(spec, scale=scale, asset_options=asset_options)
             result = recognition_errors(imagenet, classifier, upscaler, limit=limit, scale=scale)
             values = {metric: result[metric] for metric in METRICS}
         rows += [{"model": name, "dataset": DATASET, "image": "all", "metric": metric, "value": value, "note": note}

@@ -23,7 +23,7 @@ def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.Pa
                           asset_options: dict | None = None) -> pd.DataFrame:
     """Upscale and evaluate ``model`` ('bicubic' or a model spec) on every prepared set of ``datasets``
     (set name → prepared folder); write the rows atomically to ``out_csv`` and return them."""
-    upscaler = load_upscaler(model, scale=scale, tile=tile)
+    upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
     built, unavailable = build_metrics(metrics, scale=scale, asset_options=asset_options)
     frames = []
     for dataset, folder in datasets.items():

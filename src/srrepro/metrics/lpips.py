@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from srrepro.data.assets import fetch_asset
+from srrepro.data.assets import fetch_with_options
 from srrepro.models.backbones import alexnet_features
 from srrepro.errors import AssetUnavailable, MetricUnavailable
 from srrepro.metrics.registry import register_metric
@@ -57,12 +57,12 @@ class LPIPSAlex(nn.Module):
 _NETWORKS: dict[tuple, LPIPSAlex] = {}
 
 
-def build_lpips(version: str = "0.0", cache_dir=None, local_paths: dict | None = None) -> LPIPSAlex:
+def build_lpips(version: str = "0.0", asset_options: dict | None = None) -> LPIPSAlex:
     """The LPIPS network for ``version``, built once per process and weight files; raises AssetUnavailable."""
     if version not in VERSIONS:
         raise ValueError(f"LPIPS version must be one of {VERSIONS}, got {version!r}")
-    trunk_path = fetch_asset("alexnet-features", cache_dir, local_paths)
-    heads_path = fetch_asset(f"lpips-alex-v{version}", cache_dir, local_paths)
+    trunk_path = fetch_with_options("alexnet-features", asset_options)
+    heads_path = fetch_with_options(f"lpips-alex-v{version}", asset_options)
     key = (version, str(trunk_path.resolve()), str(heads_path.resolve()))
     if key not in _NETWORKS:
         state = torch.load(heads_path, map_location="cpu", weights_only=True)
@@ -119,10 +119,10 @@ class LPIPSMetric:
 
 @register_metric("lpips", needs_reference=True, lower_is_better=True, needs_assets=True,
                  description="LPIPS, AlexNet, version 0.0 heads (0.1 selectable), whole RGB image in [-1, 1]")
-def make_lpips(version: str = "0.0", cache_dir=None, local_paths: dict | None = None, scale: int | None = None):
+def make_lpips(version: str = "0.0", asset_options: dict | None = None, scale: int | None = None):
     """LPIPS metric; raises MetricUnavailable when its weights cannot be obtained. ``scale`` is unused."""
     del scale
     try:
-        return LPIPSMetric(build_lpips(str(version), cache_dir, local_paths))
+        return LPIPSMetric(build_lpips(str(version), asset_options))
     except AssetUnavailable as err:
         raise MetricUnavailable("lpips", err.reason) from err

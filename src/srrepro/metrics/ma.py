@@ -16,24 +16,24 @@ from __future__ import annotations
 import numpy as np
 from scipy.io.matlab import MatReadError
 
-from srrepro.data.assets import fetch_asset
+from srrepro.data.assets import fetch_with_options
 from srrepro.errors import AssetUnavailable, MetricUnavailable
 from srrepro.imaging.matlab import rgb2gray_uint8, rgb2y_uint8
 from srrepro.metrics.nrqm_features import NRQMModel, load_nrqm_model, nrqm_features
 from srrepro.metrics.registry import register_metric
 
 
-def require_nrqm_model(cache_dir=None, local_paths: dict | None = None):
+def require_nrqm_model(asset_options: dict | None = None):
     """Path of the NRQM model file; raises MetricUnavailable('ma', reason) when it cannot be obtained."""
     try:
-        return fetch_asset("nrqm-model", cache_dir, local_paths)
+        return fetch_with_options("nrqm-model", asset_options)
     except AssetUnavailable as err:
         raise MetricUnavailable("ma", err.reason) from err
 
 
-def load_model(cache_dir=None, local_paths: dict | None = None) -> NRQMModel:
+def load_model(asset_options: dict | None = None) -> NRQMModel:
     """The NRQM model; MetricUnavailable when the file is missing or is not the expected MATLAB struct."""
-    path = require_nrqm_model(cache_dir, local_paths)
+    path = require_nrqm_model(asset_options)
     try:
         return load_nrqm_model(path)
     except (OSError, ValueError, KeyError, TypeError, NotImplementedError, MatReadError) as err:
@@ -79,7 +79,7 @@ class MaMetric:
 
 @register_metric("ma", needs_reference=False, lower_is_better=False, needs_assets=True,
                  description="Ma et al. NRQM (sr-metric model.mat, asset nrqm-model), rgb2gray of the image")
-def make_ma(cache_dir=None, local_paths: dict | None = None, scale: int | None = None):
+def make_ma(asset_options: dict | None = None, scale: int | None = None):
     """Ma metric; raises MetricUnavailable (the asset's reason) when the NRQM model cannot be obtained or read."""
     del scale
-    return MaMetric(load_model(cache_dir, local_paths))
+    return MaMetric(load_model(asset_options))

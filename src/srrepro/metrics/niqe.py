@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import correlate
 from scipy.special import gamma
 
-from srrepro.data.assets import fetch_asset
+from srrepro.data.assets import fetch_with_options
 from srrepro.errors import AssetUnavailable, MetricUnavailable
 from srrepro.imaging.matlab import fspecial_gaussian, imresize, rgb2y_uint8
 from srrepro.metrics.registry import register_metric
@@ -95,9 +95,9 @@ def niqe_quality(img: np.ndarray, mu_pris: np.ndarray, cov_pris: np.ndarray, blo
     return float(np.sqrt(diff @ np.linalg.pinv((cov_pris + cov) / 2) @ diff))
 
 
-def load_pristine(cache_dir=None, local_paths: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_pristine(asset_options: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mu, cov) of the original NIQE pristine model; raises AssetUnavailable."""
-    with np.load(fetch_asset("niqe-pristine", cache_dir, local_paths)) as params:
+    with np.load(fetch_with_options("niqe-pristine", asset_options)) as params:
         return np.asarray(params["mu_pris_param"], dtype=np.float64).ravel(), np.asarray(params["cov_pris_param"])
 
 
@@ -122,11 +122,11 @@ class NIQEMetric:
 
 @register_metric("niqe", needs_reference=False, lower_is_better=True, needs_assets=True,
                  description="NIQE (original MATLAB model, 96x96 blocks) on 8-bit Y, PIRM-2018 convention, no shave")
-def make_niqe(shave: int = 0, cache_dir=None, local_paths: dict | None = None, scale: int | None = None):
+def make_niqe(shave: int = 0, asset_options: dict | None = None, scale: int | None = None):
     """NIQE metric; raises MetricUnavailable when the pristine parameters cannot be obtained. ``scale`` is unused."""
     del scale
     try:
-        mu, cov = load_pristine(cache_dir, local_paths)
+        mu, cov = load_pristine(asset_options)
     except AssetUnavailable as err:
         raise MetricUnavailable("niqe", err.reason) from err
     return NIQEMetric(mu, cov, shave)

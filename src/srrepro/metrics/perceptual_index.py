@@ -32,7 +32,7 @@ class PIMetric:
 
 @register_metric("pi", needs_reference=False, lower_is_better=True, needs_assets=True,
                  description="perceptual index ((10 - Ma) + NIQE) / 2, PIRM-2018; unavailable when Ma is")
-def make_pi(cache_dir=None, local_paths: dict | None = None, scale: int | None = None, shave: int = 0):
+def make_pi(asset_options: dict | None = None, scale: int | None = None, shave: int = 0):
     """PI metric; raises MetricUnavailable (Ma's reason) when Ma cannot be computed."""
-    ma = make_ma(cache_dir=cache_dir, local_paths=local_paths, scale=scale).pirm(shave)
-    return PIMetric(ma, make_niqe(shave=shave, cache_dir=cache_dir, local_paths=local_paths))
+    ma = make_ma(asset_options, scale=scale).pirm(shave)
+    return PIMetric(ma, make_niqe(shave=shave, asset_options=asset_options))

@@ -2,7 +2,7 @@
 
 A per-image metric is a callable ``metric(sr, hr) -> float`` on uint8 RGB arrays (H, W, 3); ``hr`` is ``None``
 for no-reference metrics. Each metric module registers a factory with :func:`register_metric`; the factory
-receives the options (e.g. ``scale``; ``cache_dir`` and ``local_paths`` when the metric ``needs_assets``) and may
+receives the options (e.g. ``scale``; ``asset_options`` when the metric ``needs_assets``) and may
 build networks once, so callers should keep the returned object. Metrics whose assets are missing raise
 :class:`srrepro.errors.MetricUnavailable` when built or called. Dataset-level metrics (ImageNet top-k error) are
 registered with :func:`register_dataset_metric`: they have no per-image factory. The registry is the one place
@@ -33,7 +33,7 @@ class MetricSpec:
     needs_reference: bool
     lower_is_better: bool
     description: str
-    needs_assets: bool = False  # the factory takes cache_dir / local_paths
+    needs_assets: bool = False  # the factory takes asset_options (see srrepro.data.assets.FETCH_OPTIONS)
 
     @property
     def per_image(self) -> bool:
@@ -85,8 +85,9 @@ def available_metrics() -> dict[str, MetricSpec]:
 
 
 def image_metrics() -> list[str]:
-    """Names of the per-image metrics (those :func:`get_metric` builds)."""
-    return [name for name, spec in available_metrics().items() if spec.per_image]
+    """Names of the per-image metrics (those :func:`get_metric` builds), in the order of their modules."""
+    specs = [spec for spec in available_metrics().values() if spec.per_image]
+    return [spec.name for spec in sorted(specs, key=lambda spec: _METRIC_MODULES.index(spec.factory.__module__))]
 
 
 def metric_spec(name: str) -> MetricSpec:
@@ -100,11 +101,11 @@ def metric_spec(name: str) -> MetricSpec:
 def get_metric(name: str, asset_options: dict | None = None, **options) -> Metric:
     """Build the per-image metric ``name`` with ``options`` (e.g. ``scale=4``).
 
-    ``asset_options`` (``cache_dir``, ``local_paths``) is passed on only to metrics that need external assets.
+    ``asset_options`` (``cache_dir``, ``local_paths``, ...) is passed on only to metrics that need external assets.
     """
     specs = available_metrics()
     if name not in specs or not specs[name].per_image:
         raise KeyError(f"unknown metric '{name}'; known metrics: {', '.join(image_metrics())}")
     spec = specs[name]
-    extra = dict(asset_options or {}) if spec.needs_assets else {}
-    return spec.factory(**{**extra, **options})
+    extra = {"asset_options": asset_options} if spec.needs_assets else {}
+    return spec.factory(**extra, **options)

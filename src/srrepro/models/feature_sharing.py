@@ -81,3 +81,12 @@ def build_fs_srresnet(nf: int = 64, shared_blocks: int = 1, nb: int = 13, scale:
     """SRGAN_Fs's networks: a conv and one residual block shared; 13 blocks in G; SRGAN discriminator on nf-channel features."""
     return GANPair(SRGANExtractor(3, nf, shared_blocks), SRResNet(nf, 3, nf, nb, scale, head_kernel=3),
                              SRGANDiscriminator(nf, d_nf, d_input_size))
+
+
+@register_model("fs_rrdb_generator")
+def build_fs_rrdb_generator(split: str = "E1G16", nf: int = 64, gc: int = 32, scale: int = 4) -> GANPair:
+    """E + G of Fs-SRGAN / FA+Fs-SRGAN without a discriminator (``nn.Identity``): SR = G(E(LR)). The form of the
+    authors' released E+G pairs; its keys (``extractor.*``, ``generator_trunk.*``) initialise either pair."""
+    n_shared, n_trunk = parse_split(split)
+    return GANPair(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
+                   nn.Identity())

@@ -2,6 +2,9 @@
 ``fs_srresnet`` in :mod:`srrepro.models.feature_sharing`), and the leftthomas/SRGAN networks that Wu's attention
 SRGAN builds on.
 
+The SRResNet the authors ship (``SRResNet_bicx4_in3nf64nb16.pth``, BasicSR's "SRResNet with modification") is a
+different network: no BatchNorm, ReLU, 3x3 first and last convs (:class:`SRResNetNoBN`, ``srresnet_nobn``).
+
 SRGAN_Fs layout (the paper gives only "a conv and one residual block shared, 13 residual blocks in G" and 1.48 M
 parameters): E = conv9x9 + PReLU → residual[1 block → conv3x3 + BN]; G = SRResNet on 64 channels with a 3x3 first
 conv and 13 blocks. This mirrors the RRDB Fs design and gives 1,475,221 parameters (1.48 M); SRResNet has 1,549,462.
@@ -16,6 +19,7 @@ from torch import nn
 
 from srrepro.models.discriminators import check_size
 from srrepro.models.registry import register_model
+from srrepro.models.rrdbnet import scaled_kaiming_init
 
 
 class ResidualBlockBN(nn.Module):
@@ -72,6 +76,58 @@ class SRGANExtractor(nn.Module):
         return h + self.tail(self.body(h))
 
 
+class ResidualBlockNoBN(nn.Module):
+    """BasicSR's ResNetBlock without normalisation: conv3x3 → ReLU → conv3x3, plus the input."""
+
+    def __init__(self, nf: int = 64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(nf, nf, 3, 1, 1)
+        self.conv2 = nn.Conv2d(nf, nf, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(torch.relu(self.conv1(x)))
+
+
+class ResidualTrunk(nn.Module):
+    """``blocks`` followed by a 3x3 conv, wrapped in a long skip connection."""
+
+    def __init__(self, blocks: nn.Sequential, nf: int = 64):
+        super().__init__()
+        self.blocks = blocks
+        self.conv = nn.Conv2d(nf, nf, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(self.blocks(x))
+
+
+class SRResNetNoBN(nn.Module):
+    """BasicSR's old ``sr_resnet`` with ``norm_type`` null, the network of the released
+    ``SRResNet_bicx4_in3nf64nb16.pth`` (refs §2): conv3x3 → residual[nb × (conv → ReLU → conv, plus input) → conv3x3]
+    → log2(scale) × (conv nf→4nf → PixelShuffle 2 → ReLU) → conv3x3 → ReLU → conv3x3; linear output.
+
+    Attribute names follow RRDBNet (``conv_first``, ``trunk``, ``upconvs``, ``conv_hr``, ``conv_last``) so the official
+    key map of :mod:`srrepro.models.checkpoints` covers both. BasicSR initialises it with Kaiming × 0.1.
+    """
+
+    def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, nb: int = 16, scale: int = 4):
+        super().__init__()
+        if scale not in (1, 2, 4, 8):
+            raise ValueError(f"SRResNetNoBN scale must be 1, 2, 4 or 8, got {scale}")
+        self.scale = scale
+        self.conv_first = nn.Conv2d(in_nc, nf, 3, 1, 1)
+        self.trunk = ResidualTrunk(nn.Sequential(*(ResidualBlockNoBN(nf) for _ in range(nb))), nf)
+        self.upconvs = nn.ModuleList(nn.Conv2d(nf, 4 * nf, 3, 1, 1) for _ in range(scale.bit_length() - 1))
+        self.conv_hr = nn.Conv2d(nf, nf, 3, 1, 1)
+        self.conv_last = nn.Conv2d(nf, out_nc, 3, 1, 1)
+        scaled_kaiming_init(self, 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fea = self.trunk(self.conv_first(x))
+        for conv in self.upconvs:
+            fea = torch.relu(nn.functional.pixel_shuffle(conv(fea), 2))
+        return self.conv_last(torch.relu(self.conv_hr(fea)))
+
+
 def srgan_conv_features(in_nc: int, nf: int) -> nn.Sequential:
     """The eight convs of the SRGAN discriminator: widths nf,nf,2nf,2nf,4nf,4nf,8nf,8nf, stride 2 every second;
     BatchNorm on all but the first; LeakyReLU 0.2."""
@@ -124,6 +180,13 @@ class LeftthomasDiscriminator(nn.Module):
 def build_srresnet(nf: int = 64, nb: int = 16, scale: int = 4) -> SRResNet:
     """Ledig's SRResNet (16 BN residual blocks, linear output); the SRGAN and SRGAN_FA generator."""
     return SRResNet(3, 3, nf, nb, scale)
+
+
+@register_model("srresnet_nobn")
+def build_srresnet_nobn(in_nc: int = 3, out_nc: int = 3, nf: int = 64, nb: int = 16, scale: int = 4) -> SRResNetNoBN:
+    """BasicSR's SRResNet without BatchNorm (the authors' released SRResNet_bicx4_in3nf64nb16.pth; 1,554,499
+    parameters at the defaults)."""
+    return SRResNetNoBN(in_nc, out_nc, nf, nb, scale)
 
 
 @register_model("srgan_d")

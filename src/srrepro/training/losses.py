@@ -126,7 +126,7 @@ def perceptual_features(layer: str, asset_options: dict) -> tuple[nn.Module, dic
     if injected is not None:
         return injected, "perceptual_features module injected by the caller"
     arch, asset, stop = PERCEPTUAL_LAYERS[layer]
-    path = Path(assets.fetch_asset(asset, asset_options.get("cache_dir"), asset_options.get("local_paths")))
+    path = Path(assets.fetch_with_options(asset, asset_options))
     sidecar = path.with_name(path.name + ".provenance.json")
     provenance = json.loads(sidecar.read_text()) if sidecar.is_file() else {"file": str(path)}
     return backbones.vgg_features(arch, path).features[:stop], {"layer": layer, **provenance}

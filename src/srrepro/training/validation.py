@@ -21,11 +21,10 @@ class Validator:
         self.pairs = [(name, to_tensor(lr), to_tensor(hr)) for name, hr, lr in read_prepared(val_dir, scale)]
         self.device = device
         specs = metrics if isinstance(metrics, dict) else {name: {} for name in metrics}
-        assets = {k: asset_options[k] for k in ("cache_dir", "local_paths") if k in asset_options}
         self.metrics, self.reasons = {}, {}
         for name, options in specs.items():
             try:
-                self.metrics[name] = get_metric(name, assets, **{"scale": scale, **options})
+                self.metrics[name] = get_metric(name, asset_options, **{"scale": scale, **options})
             except (MetricUnavailable, KeyError) as err:
                 self.metrics[name] = None
                 self.reasons[name] = err.reason if isinstance(err, MetricUnavailable) else err.args[0]
