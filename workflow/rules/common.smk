@@ -160,24 +160,3 @@ def figure_spec(figure):
         }
         spec = {"hr_dir": f"{DATA}/{dataset}/HR", "sr_dirs": sr_dirs, "crop": REPORT["qualitative"]["crop"]}
     return json.dumps(spec)
-
-
-def index_spec():
-    datasets = config["data"]
-    notes = [
-        f"training set: {datasets['train']}; validation: {datasets.get('validation')}; test sets: {', '.join(TEST_SETS)}",
-        f"benchmark mirror: {datasets.get('mirror') or 'none (embedded demo photographs only)'}",
-        f"ImageNet validation images (Table III): {datasets.get('imagenet') or 'not configured: Table III is n/a'}",
-        f"seeds: {', '.join(map(str, SEEDS))}; variants trained: {len(VARIANTS)}",
-    ]
-    subs = [f"{paper} → {ours}" for paper, ours in REPORT["datasets"].items() if ours and ours != paper]
-    subs += [f"{paper}: not available here" for paper, ours in REPORT["datasets"].items() if not ours]
-    subs += [
-        f"{name}: perceptual loss on {v['perceptual_layer']}"
-        for name, v in VARIANTS.items()
-        if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
-    ]
-    artefacts = [(t, f"tables/{t}.md", "table") for t in paper_tables()]
-    artefacts += [("overview", "tables/overview.md", "table"), ("model_analysis", "tables/model_analysis.md", "table")]
-    artefacts += [(f, f"figures/{f}.png", "figure") for f in figures()]
-    return json.dumps({"data_notes": notes, "substitutions": subs, "artefacts": artefacts})
