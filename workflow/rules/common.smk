@@ -1,7 +1,7 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
-from srrepro.reporting.table_specs import FIGURES, PAPER_TABLES, analysed_variants, recognition_models
+from srrepro.reporting.table_specs import FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, recognition_models
 
 PY = sys.executable
 SRREPRO = f"{PY} -m srrepro.cli"
@@ -160,3 +160,29 @@ def figure_spec(figure):
         }
         spec = {"hr_dir": f"{DATA}/{dataset}/HR", "sr_dirs": sr_dirs, "crop": REPORT["qualitative"]["crop"]}
     return json.dumps(spec)
+
+
+def index_spec():
+    """What the index page shows: the data, the substitutions, every table's page and every figure."""
+    datasets = config["data"]
+    notes = [
+        f"training set: {datasets['train']}; validation: {datasets.get('validation')}; test sets: {', '.join(TEST_SETS)}",
+        f"benchmark mirror: {datasets.get('mirror') or 'none (embedded demo photographs only)'}",
+        f"ImageNet validation images (Table III): {datasets.get('imagenet') or 'not configured: Table III is n/a'}",
+        f"seeds: {', '.join(map(str, SEEDS))}; variants trained: {len(VARIANTS)}",
+    ]
+    subs = [f"{paper} → {ours}" for paper, ours in REPORT["datasets"].items() if ours and ours != paper]
+    subs += [f"{paper}: not available here" for paper, ours in REPORT["datasets"].items() if not ours]
+    subs += [
+        f"{name}: perceptual loss on {v['perceptual_layer']}"
+        for name, v in VARIANTS.items()
+        if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
+    ]
+    tables = [f"{REPORTS}/tables/{t}.html" for t in paper_tables() + ["overview", "model_analysis"]]
+    return {
+        "data_notes": notes,
+        "substitutions": subs,
+        "paper_tables": [f"{REPORTS}/tables/{t}.csv" for t in paper_tables()],
+        "tables": tables,
+        "figures": [[f, f"{REPORTS}/figures/{f}.png", FIGURE_CAPTIONS[f]] for f in figures()],
+    }
