@@ -30,6 +30,7 @@ class Browser:
 
     def __init__(self, profile: Path, width: int = 1280, height: int = 2000, timeout: float = 60.0):
         self.timeout, self.next_id, self.buffer = timeout, 0, b""
+        binary = chromium_binary()
         to_child, from_parent = os.pipe()
         from_child, to_parent = os.pipe()
         # Keep the pipe ends away from 3 and 4, which the child gets by dup2 below.
@@ -42,7 +43,7 @@ class Browser:
             os.dup2(child_in, 3)
             os.dup2(child_out, 4)
 
-        args = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--no-first-run", "--no-default-browser-check", "--remote-debugging-pipe",
                 f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"]
         self.process = subprocess.Popen(args, preexec_fn=wire, pass_fds=(3, 4), stdin=subprocess.DEVNULL,
