@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import NoReturn
 
 import numpy as np
@@ -43,6 +45,36 @@ def mirror_dir() -> Path:
 def asset_cache() -> Path:
     """Shared asset cache (``SRREPRO_ASSET_CACHE``, default ``.cache/assets`` in the checkout): fetched once."""
     return Path(os.environ.get("SRREPRO_ASSET_CACHE", REPO / ".cache" / "assets"))
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return False
+    try:
+        socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), 10).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def nrqm_model(asset_cache) -> Path:
+    """The Ma/NRQM model file (asset ``nrqm-model``), from the cache or fetched into it.
+
+    Skipped only when the file is absent here: not cached and none of its download hosts can be reached (it is
+    published nowhere offline). A fetch that fails although a source is reachable (bad URL, bad file) fails.
+    """
+    from srrepro.data.assets import ASSETS, fetch_asset
+    from srrepro.errors import AssetUnavailable
+
+    try:
+        return fetch_asset("nrqm-model", asset_cache)
+    except AssetUnavailable as err:
+        reachable = [s.location for s in ASSETS["nrqm-model"].sources if _reachable(s.location)]
+        if reachable:
+            pytest.fail(f"{err}; yet {', '.join(reachable)} can be reached: the fetch is broken")
+        pytest.skip(f"the NRQM model file is absent: not in {asset_cache} and no download host is reachable")
 
 
 def write_paired_dataset(root: Path, count: int, size: int, seed: int) -> Path:

@@ -8,11 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from srrepro.reporting.paper_tables import FAILS, HOLDS, NOISE, UNKNOWN, compare, judge_claims, render_markdown, verdict
+from PIL import Image
+
 from srrepro.metrics import metric_spec
-from srrepro.reporting.table_specs import TABLES
+from srrepro.reporting.documents import to_markdown
+from srrepro.reporting.figures import DPI, SIZES, tradeoff_plot
+from srrepro.reporting.paper_tables import (FAILS, HOLDS, NOISE, NOT_RELEASED, RELEASED_NOT_EVALUATED, UNKNOWN, compare,
+                                            document, judge_claims, verdict)
 from srrepro.reporting.published_values import load_published
 from srrepro.reporting.summary import format_cell, summarise
+from srrepro.reporting.table_specs import RELEASED_MODELS, RELEASED_ROWS, TABLES
 
 
 def _summary(rows):
@@ -68,15 +73,91 @@ def test_table1_cells_differences_substitutes_and_claims():
     enhance = long[(long["method"] == "EnhanceNet") & (long["metric"] == "LPIPS") & (long["dataset"] == "Set5")].iloc[0]
     assert enhance["paper"] == 0.0488 and "not replicated" in enhance["note"]
 
+    # Each claim judged once on demo_test (standing for four paper datasets), once per unavailable dataset
     claims = judge_claims(spec, long).set_index("claim")
-    lpips_set5 = claims.loc["FASRGAN has lower LPIPS than ESRGAN on Set5"]
-    assert lpips_set5["paper"] == HOLDS and lpips_set5["ours"] == HOLDS  # 0.0325 < 0.0350; 0.070 < 0.080
-    assert claims.loc["FASRGAN has lower LPIPS than ESRGAN on Urban100"]["ours"] == UNKNOWN
-    assert claims.loc["FASRGAN has lower PI than ESRGAN on Set5"]["ours"] == UNKNOWN
+    assert len(claims) == 4
+    lpips = claims.loc["FASRGAN has lower LPIPS than ESRGAN on demo_test"]
+    assert lpips["paper"] == "Set5: holds; BSD100: holds; DIV2K val: holds; PIRM val: holds"  # 0.0325 < 0.0350 ...
+    assert lpips["ours"] == HOLDS and lpips["dataset"] == "Set5; BSD100; DIV2K val; PIRM val"
+    assert lpips["released"] == UNKNOWN  # the released weights were not evaluated
+    assert claims.loc["FASRGAN has lower LPIPS than ESRGAN on Urban100"][["paper", "ours"]].tolist() == [HOLDS, UNKNOWN]
+    assert claims.loc["FASRGAN has lower PI than ESRGAN on demo_test"]["ours"] == UNKNOWN
 
-    text = render_markdown(spec, long, judge_claims(spec, long), "demo scale")
-    assert "30.46 / 28.00 ± 0.10 (Δ -2.46)" in text
-    assert "Set5 → `demo_test`" in text and "## Claims" in text and "nrqm-model" in text
+    text = to_markdown(document(spec, long, judge_claims(spec, long), "demo scale"))
+    assert text.count("| demo_test ") == 1  # our values shown once ...
+    assert text.count("28.00 ± 0.10") == 1 and "| paper: Set5 " in text and "| paper: PIRM val " in text
+    assert "(Δ" not in text  # ... and no difference against a different dataset
+    assert "`demo_test` stands for Set5, BSD100, DIV2K val, PIRM val" in text and "## Claims" in text
+    assert "nrqm-model" in text and "Urban100: not evaluated" in text
+
+
+def test_same_dataset_shows_the_difference():
+    spec = TABLES["table6"]
+    summary = _summary([("srgan", "Set5", "psnr", 29.0, np.nan, 1, "")])
+    long = compare(spec, summary, {"Set5": "Set5"})
+    text = to_markdown(document(spec, long, judge_claims(spec, long), "scale"))
+    paper = long[(long["method"] == "SRGAN") & (long["dataset"] == "Set5") & (long["metric"] == "PSNR")].iloc[0]["paper"]
+    assert f"{paper:.2f} (Δ {29.0 - paper:.2f})" in text
+
+
+def test_released_weights_column_and_verdicts():
+    rows = {r.method + (f"|{r.setting}" if r.setting else ""): r.released for t in TABLES.values() for r in t.rows}
+    assert rows["FASRGAN"] == "released_fasrgan" and rows["ESRGAN"] == "released_esrgan"
+    assert rows["Fs-SRGAN"] == "released_fs_srgan" and rows["FA+Fs-SRGAN"] == "released_fa_fs_srgan"
+    assert rows["SRResNet"] == "released_srresnet" and rows["FASRGAN|with FA"] == "released_fasrgan"
+    assert rows["FASRGAN|w/o FA"] is None and rows["FASRGAN|FT"] is None and rows["SRGAN"] is None
+    assert rows["FASRGAN|lambda2=0.01"] is None
+    assert set(RELEASED_ROWS.values()) <= set(RELEASED_MODELS)
+
+    spec = TABLES["table1"]
+    summary = _summary(
+        [
+            ("fasrgan", "Set5", "lpips", 0.070, 0.002, 2, ""),
+            ("esrgan", "Set5", "lpips", 0.080, 0.002, 2, ""),
+            ("released_fasrgan", "Set5", "lpips", 0.0325, np.nan, 1, ""),
+            ("released_esrgan", "Set5", "lpips", 0.0350, np.nan, 1, ""),
+            ("released_fasrgan", "Set5", "pi", np.nan, np.nan, 1, "asset 'nrqm-model' unavailable"),
+        ]
+    )
+    long = compare(spec, summary, {"Set5": "Set5"})
+    get = lambda method, metric: long[(long["method"] == method) & (long["dataset"] == "Set5")  # noqa: E731
+                                      & (long["metric"] == metric)].iloc[0]
+    assert get("FASRGAN", "LPIPS")["released_value"] == 0.0325
+    assert get("FASRGAN", "PI")["released_note"] == "asset 'nrqm-model' unavailable"
+    assert get("Fs-SRGAN", "LPIPS")["released_note"] == RELEASED_NOT_EVALUATED
+    assert get("SRGAN", "LPIPS")["released"] == "" and get("SRGAN", "LPIPS")["released_note"] == ""
+    claims = judge_claims(spec, long).set_index("claim")
+    assert claims.loc["FASRGAN has lower LPIPS than ESRGAN on Set5"][["paper", "ours", "released"]].tolist() == [
+        HOLDS, HOLDS, HOLDS]
+    assert claims.loc["FASRGAN has lower PI than ESRGAN on Set5"]["released"] == UNKNOWN
+    text = to_markdown(document(spec, long, judge_claims(spec, long), "scale"))
+    released_line = next(line for line in text.splitlines() if "| released weights " in line and "LPIPS" not in line
+                         and "0.0325" in line)
+    assert "0.0350" in released_line
+    assert f"] {RELEASED_NOT_EVALUATED}" in text
+    # a table whose rows have no released weights shows no such row; claims about them read '–'
+    six = TABLES["table6"]
+    long6 = compare(six, _summary([]), {"Set5": "Set5"})
+    assert "released weights" not in to_markdown(document(six, long6, judge_claims(six, long6), "scale"))
+    assert set(judge_claims(six, long6)["released"]) == {NOT_RELEASED}
+
+
+def test_fig5_labels_do_not_overlap(tmp_path):
+    """25 models, five of them on the same point and the rest in a tight cluster: every label is placed where its
+    box (as drawn in the written PNG) meets no other label and stays inside the figure."""
+    rng = np.random.default_rng(0)
+    labels = [f"model {i} " + "x" * (i % 4) * 6 for i in range(25)]
+    points = pd.DataFrame({"label": labels, "rmse": 10 + rng.normal(0, 0.2, 25), "lpips": 0.2 + rng.normal(0, 0.01, 25),
+                           "rmse_std": 0.05, "lpips_std": 0.002})
+    points.loc[:4, ["rmse", "lpips"]] = [10.0, 0.2]
+    boxes = tradeoff_plot(points, tmp_path / "fig5.png", "trade-off", "a note under the plot")
+    assert len(boxes) == 25
+    overlapping = [(i, j) for i in range(25) for j in range(i + 1, 25) if boxes[i].overlaps(boxes[j])]
+    assert overlapping == []
+    width, height = int(SIZES["fig5"][0] * DPI), int(SIZES["fig5"][1] * DPI)
+    with Image.open(tmp_path / "fig5.png") as img:
+        assert img.size == (width, height)
+    assert all(0 <= b.x0 and b.x1 <= width and 0 <= b.y0 and b.y1 <= height for b in boxes)
 
 
 def test_summary_mean_and_std_over_seeds_and_na_propagation():
@@ -97,5 +178,5 @@ def test_summary_mean_and_std_over_seeds_and_na_propagation():
     assert summary.loc[("fasrgan", "psnr"), "seeds"] == 2
     assert math.isnan(summary.loc[("fasrgan", "pi"), "mean"]) and "nrqm" in summary.loc[("fasrgan", "pi"), "note"]
     assert summary.loc[("bicubic", "psnr"), "seeds"] == 1 and math.isnan(summary.loc[("bicubic", "psnr"), "std"])
-    assert format_cell(np.nan, np.nan, "pi", "asset 'nrqm-model' unavailable") == "n/a (asset 'nrqm-model' unavailable)"
+    assert format_cell(np.nan, np.nan, "pi", "n/a [1]") == "n/a [1]"
     assert format_cell(30.5, 0.7071, "psnr") == "30.50 ± 0.71"

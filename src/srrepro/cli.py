@@ -161,7 +161,7 @@ def cmd_train(args) -> None:
 def cmd_overview(args) -> None:
     from srrepro.reporting.summary import write_overview
 
-    write_overview(args.metric_files, json.loads(args.labels or "{}"), args.title, args.md, args.csv)
+    write_overview(args.metric_files, json.loads(args.labels or "{}"), args.title, args.md, args.csv, args.html)
     print(Path(args.md).read_text())
 
 
@@ -183,7 +183,8 @@ def cmd_summarise(args) -> None:
 def cmd_paper_table(args) -> None:
     from srrepro.reporting.paper_tables import build_paper_table
 
-    claims = build_paper_table(args.table, args.summary, json.loads(args.datasets), args.md, args.csv, args.scale_note)
+    claims = build_paper_table(args.table, args.summary, json.loads(args.datasets), args.md, args.csv, args.scale_note,
+                               args.html)
     print(Path(args.md).read_text())
     print(f"{len(claims)} claims judged")
 
@@ -191,7 +192,7 @@ def cmd_paper_table(args) -> None:
 def cmd_model_analysis(args) -> None:
     from srrepro.reporting.model_analysis import model_analysis
 
-    model_analysis(json.loads(args.spec), args.timing_dataset, args.md, args.csv, args.scale_note)
+    model_analysis(json.loads(args.spec), args.timing_dataset, args.md, args.csv, args.scale_note, args.html)
     print(Path(args.md).read_text())
 
 
@@ -205,7 +206,7 @@ def cmd_figure(args) -> None:
 def cmd_index(args) -> None:
     from srrepro.reporting.site import build_index
 
-    claims = build_index(args.table_csvs, json.loads(args.spec), args.scale_note, args.out)
+    claims = build_index(json.loads(args.spec), args.scale_note, args.out)
     print(f"wrote {args.out} ({claims} claims)")
 
 
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default="Results")
     p.add_argument("--md", type=_output_file, required=True)
     p.add_argument("--csv", type=_output_file, required=True)
+    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
     p.set_defaults(func=cmd_overview)
 
     p = sub.add_parser("recognition", help="Table III: ResNet-50 top-1/top-5 error on super-resolved ImageNet images")
@@ -326,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-note", default="")
     p.add_argument("--md", type=_output_file, required=True)
     p.add_argument("--csv", type=_output_file, required=True)
+    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
     p.set_defaults(func=cmd_paper_table)
 
     p = sub.add_parser("model-analysis", help="Sec. IV-E: parameters and inference time")
@@ -334,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-note", default="")
     p.add_argument("--md", type=_output_file, required=True)
     p.add_argument("--csv", type=_output_file, required=True)
+    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
     p.set_defaults(func=cmd_model_analysis)
 
     p = sub.add_parser("figure", help="one of the papers' figures as PNG")
@@ -343,9 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", type=_output_file, required=True)
     p.set_defaults(func=cmd_figure)
 
-    p = sub.add_parser("index", help="reports/index.html linking every artefact")
-    p.add_argument("table_csvs", nargs="*")
-    p.add_argument("--spec", required=True, help="JSON: {data_notes, substitutions, artefacts}")
+    p = sub.add_parser("index", help="reports/index.html: every table and figure on one page")
+    p.add_argument("--spec", required=True,
+                   help="JSON: {data_notes, substitutions, paper_tables: [CSV], tables: [HTML], figures: [[name, PNG, caption]]}")
     p.add_argument("--scale-note", default="")
     p.add_argument("--out", type=_output_file, required=True)
     p.set_defaults(func=cmd_index)

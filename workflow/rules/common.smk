@@ -1,10 +1,16 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
-from srrepro.reporting.table_specs import FIGURES, PAPER_TABLES, analysed_variants, recognition_models
+from srrepro.reporting.table_specs import FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, recognition_models
 
-PY = sys.executable
-SRREPRO = f"{PY} -m srrepro.cli"
+def interpreter():
+    """The Python that runs Snakemake, named stably: `python -m snakemake` and the `snakemake` script of the same
+    environment run `python` and `python3`, and a different string in a rule's params would rerun the job."""
+    stable = os.path.join(sys.prefix, "bin", "python")
+    return stable if os.path.exists(stable) and os.path.samefile(stable, sys.executable) else sys.executable
+
+
+SRREPRO = f"{interpreter()} -m srrepro.cli"
 DATA = config["paths"]["data"]
 RESULTS = config["paths"]["results"]
 REPORTS = config["paths"]["reports"]
@@ -163,6 +169,7 @@ def figure_spec(figure):
 
 
 def index_spec():
+    """What the index page shows: the data, the substitutions, every table's page and every figure."""
     datasets = config["data"]
     notes = [
         f"training set: {datasets['train']}; validation: {datasets.get('validation')}; test sets: {', '.join(TEST_SETS)}",
@@ -177,7 +184,11 @@ def index_spec():
         for name, v in VARIANTS.items()
         if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
     ]
-    artefacts = [(t, f"tables/{t}.md", "table") for t in paper_tables()]
-    artefacts += [("overview", "tables/overview.md", "table"), ("model_analysis", "tables/model_analysis.md", "table")]
-    artefacts += [(f, f"figures/{f}.png", "figure") for f in figures()]
-    return json.dumps({"data_notes": notes, "substitutions": subs, "artefacts": artefacts})
+    tables = [f"{REPORTS}/tables/{t}.html" for t in paper_tables() + ["overview", "model_analysis"]]
+    return {
+        "data_notes": notes,
+        "substitutions": subs,
+        "paper_tables": [f"{REPORTS}/tables/{t}.csv" for t in paper_tables()],
+        "tables": tables,
+        "figures": [[f, f"{REPORTS}/figures/{f}.png", FIGURE_CAPTIONS[f]] for f in figures()],
+    }

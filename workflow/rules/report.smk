@@ -1,4 +1,11 @@
 # Reports: the overview table, every paper table with the published values beside ours, figures, index.html.
+# Every table (as a standalone HTML page) and figure is also a captioned output of Snakemake's own report:
+# `snakemake --report reports/report.html` after a run.
+
+from srrepro.reporting.table_specs import PAPER_NAMES, TABLES
+
+
+report: "../report/workflow.rst"
 
 
 rule overview_table:
@@ -7,6 +14,8 @@ rule overview_table:
     output:
         md=f"{REPORTS}/tables/overview.md",
         csv=f"{REPORTS}/tables/overview.csv",
+        html=report(f"{REPORTS}/tables/overview.html", caption="../report/overview.rst", category="Tables",
+                    subcategory="This run"),
     log:
         "logs/report/overview.log",
     params:
@@ -14,7 +23,7 @@ rule overview_table:
         labels=json.dumps({v: VARIANTS[v]["label"] for v in VARIANTS}),
     shell:
         "{params.cli} overview {input} --title 'All models on every test set' --labels {params.labels:q}"
-        " --md {output.md} --csv {output.csv} > {log} 2>&1"
+        " --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 
 rule recognition:
@@ -58,6 +67,9 @@ rule paper_table:
     output:
         md=f"{REPORTS}/tables/{{table}}.md",
         csv=f"{REPORTS}/tables/{{table}}.csv",
+        html=report(f"{REPORTS}/tables/{{table}}.html", caption="../report/paper_table.rst",
+                    category="Paper tables", subcategory=lambda w: PAPER_NAMES[TABLES[w.table].paper],
+                    labels=lambda w: {"table": w.table, "title": TABLES[w.table].title}),
     log:
         "logs/report/{table}.log",
     wildcard_constraints:
@@ -66,9 +78,10 @@ rule paper_table:
         cli=SRREPRO,
         datasets=json.dumps(config["reports"]["datasets"]),
         note=SCALE_NOTE,
+        title=lambda w: TABLES[w.table].title,
     shell:
         "{params.cli} paper-table {wildcards.table} --summary {input} --datasets {params.datasets:q}"
-        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} > {log} 2>&1"
+        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 
 rule model_analysis_table:
@@ -78,6 +91,8 @@ rule model_analysis_table:
     output:
         md=f"{REPORTS}/tables/model_analysis.md",
         csv=f"{REPORTS}/tables/model_analysis.csv",
+        html=report(f"{REPORTS}/tables/model_analysis.html", caption="../report/model_analysis.rst",
+                    category="Tables", subcategory="This run"),
     log:
         "logs/report/model_analysis.log",
     params:
@@ -87,14 +102,15 @@ rule model_analysis_table:
         timing=TIMING_SET,
     shell:
         "{params.cli} model-analysis --spec {params.spec:q} --timing-dataset {params.timing}"
-        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} > {log} 2>&1"
+        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 
 rule figure:
     input:
         figure_inputs,
     output:
-        f"{REPORTS}/figures/{{figure}}.png",
+        report(f"{REPORTS}/figures/{{figure}}.png", caption="../report/figure.rst", category="Figures",
+               labels={"figure": "{figure}"}),
     log:
         "logs/report/{figure}.log",
     wildcard_constraints:
@@ -103,27 +119,28 @@ rule figure:
         cli=SRREPRO,
         spec=lambda w: figure_spec(w.figure),
         note=SCALE_NOTE,
+        caption=lambda w: FIGURE_CAPTIONS[w.figure],
     shell:
         "{params.cli} figure {wildcards.figure} --spec {params.spec:q} --scale-note {params.note:q}"
         " --png {output} > {log} 2>&1"
 
 
+INDEX = index_spec()
+
+
 rule index:
     input:
-        tables=expand(f"{REPORTS}/tables/{{table}}.csv", table=paper_tables()),
-        others=[f"{REPORTS}/tables/overview.md", f"{REPORTS}/tables/model_analysis.md"]
-        + expand(f"{REPORTS}/figures/{{figure}}.png", figure=figures()),
+        INDEX["paper_tables"] + INDEX["tables"] + [png for _, png, _ in INDEX["figures"]],
     output:
-        f"{REPORTS}/index.html",
+        report(f"{REPORTS}/index.html", caption="../report/index.rst", category="Summary page"),
     log:
         "logs/report/index.log",
     params:
         cli=SRREPRO,
-        spec=index_spec(),
+        spec=json.dumps(INDEX),
         note=SCALE_NOTE,
     shell:
-        "{params.cli} index {input.tables} --spec {params.spec:q} --scale-note {params.note:q} --out {output}"
-        " > {log} 2>&1"
+        "{params.cli} index --spec {params.spec:q} --scale-note {params.note:q} --out {output} > {log} 2>&1"
 
 
 # Named targets, one per artefact of the papers.
@@ -148,3 +165,15 @@ for _figure in figures():
 rule model_analysis:
     input:
         rules.model_analysis_table.output,
+
+
+rule all_tables:
+    input:
+        [f"{REPORTS}/tables/{t}.md" for t in paper_tables()],
+        rules.overview_table.output,
+        rules.model_analysis_table.output,
+
+
+rule all_figures:
+    input:
+        [f"{REPORTS}/figures/{f}.png" for f in figures()],

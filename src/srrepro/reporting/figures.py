@@ -21,33 +21,119 @@ import pandas as pd  # noqa: E402
 from srrepro.atomic import atomic_path  # noqa: E402
 from srrepro.imaging.images import list_images, read_image  # noqa: E402
 from srrepro.reporting.summary import read_summary  # noqa: E402
-from srrepro.reporting.table_specs import FIGURES  # noqa: E402
+from srrepro.reporting.table_specs import FIGURES, RELEASED_MODELS  # noqa: E402
+
+
+DPI = 120
+SIZES = {"fig5": (8.0, 6.0), "fig9": (6.0, 4.5), "fig13": (6.0, 4.5)}  # inches; the PNGs are these times DPI
+CROP_CELL = (3.0, 3.2)  # inches per crop of the qualitative grid (4 columns at most)
+
+
+def _figure(size: tuple[float, float], rows: int = 1, columns: int = 1, **kwargs):
+    return plt.subplots(rows, columns, figsize=size, dpi=DPI, layout="constrained", **kwargs)
+
+
+def _note(fig, text: str, width: float) -> None:
+    """``text`` under the axes, wrapped to the figure's width (constrained layout leaves room for it)."""
+    fig.supxlabel(textwrap.fill(text, int(width * 17)), x=0.01, ha="left", fontsize=7)
 
 
 def _save(fig, path: str | Path) -> None:
+    """Write the PNG at exactly the figure's size (figsize x DPI pixels)."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    plt.close(fig)
+        fig.savefig(tmp, dpi=DPI, format="png")
 
 
-def _note(ax, text: str) -> None:
-    ax.text(0.01, -0.18, text, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
+def _free(box: tuple[float, float, float, float], taken: list, inside: tuple[float, float, float, float]) -> bool:
+    x0, y0, x1, y1 = box
+    if x0 < inside[0] or y0 < inside[1] or x1 > inside[2] or y1 > inside[3]:
+        return False
+    return all(x1 <= a0 or x0 >= a1 or y1 <= b0 or y0 >= b1 for a0, b0, a1, b1 in taken)
 
 
-def tradeoff_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) -> None:
-    """Fig. 5: one point per model (columns label, rmse, lpips, rmse_std, lpips_std); lower-left is better."""
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for row in points.itertuples():
-        if math.isnan(row.rmse) or math.isnan(row.lpips):
-            continue
-        ax.errorbar(row.rmse, row.lpips, xerr=_zero(row.rmse_std), yerr=_zero(row.lpips_std), fmt="o", capsize=3)
-        ax.annotate(row.label, (row.rmse, row.lpips), textcoords="offset points", xytext=(4, 4), fontsize=8)
+def place_labels(ax, points: list[tuple[float, float, str]], segments: list = (), fontsize: float = 7,
+                 pad: float = 2.0) -> list:
+    """Label each (x, y, text) of ``ax`` where its box overlaps no other label, no marker, none of the ``segments``
+    (pairs of data points, e.g. error bars) and stays inside the axes.
+
+    Greedy: for each point in turn, candidate positions on rings of growing radius around it (nearest first);
+    the first free one is taken; a label away from its point gets a leader line. Call after the layout is final
+    (positions are in display pixels). Returns the annotations.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_px = ax.transData.transform
+    anchors = [tuple(to_px((x, y))) for x, y, _ in points]
+    box = ax.get_window_extent(renderer)
+    inside = (box.x0 + pad, box.y0 + pad, box.x1 - pad, box.y1 - pad)
+    marker = 4.0 * fig.dpi / 72
+    taken = [(px - marker, py - marker, px + marker, py + marker) for px, py in anchors]
+    for start, end in segments:
+        (x0, y0), (x1, y1) = to_px(start), to_px(end)
+        taken.append((min(x0, x1) - 1, min(y0, y1) - 1, max(x0, x1) + 1, max(y0, y1) + 1))
+    angles = np.deg2rad([45, 135, 315, 225, 0, 180, 90, 270, 22.5, 157.5, 337.5, 202.5, 67.5, 112.5, 292.5, 247.5])
+    radii = [6, 14, 26, 40, 56, 76, 100, 130, 170, 220, 280, 350]
+    annotations = []
+    for (px, py), (x, y, text) in zip(anchors, points):
+        probe = ax.text(0, 0, text, fontsize=fontsize)
+        extent = probe.get_window_extent(renderer)
+        probe.remove()
+        width, height = extent.width + pad, extent.height + pad
+        chosen = None
+        for radius in radii:
+            for angle in angles:
+                dx, dy = radius * np.cos(angle), radius * np.sin(angle)
+                left = px + dx if dx > 1e-6 else px + dx - width if dx < -1e-6 else px + dx - width / 2
+                bottom = py + dy if dy > 1e-6 else py + dy - height if dy < -1e-6 else py + dy - height / 2
+                candidate = (left, bottom, left + width, bottom + height)
+                if _free(candidate, taken, inside):
+                    chosen = (dx, dy, candidate, radius)
+                    break
+            if chosen:
+                break
+        if chosen is None:
+            raise ValueError(f"no free place for the label {text!r}: too many labels for the figure size")
+        dx, dy, candidate, radius = chosen
+        taken.append(candidate)
+        to_pt = 72 / fig.dpi
+        ha = "left" if dx > 1e-6 else "right" if dx < -1e-6 else "center"
+        va = "bottom" if dy > 1e-6 else "top" if dy < -1e-6 else "center"
+        arrow = dict(arrowstyle="-", lw=0.5, color="0.45", shrinkA=0, shrinkB=2) if radius > radii[1] else None
+        annotations.append(ax.annotate(text, (x, y), xytext=(dx * to_pt, dy * to_pt), textcoords="offset points",
+                                       ha=ha, va=va, fontsize=fontsize, arrowprops=arrow))
+    return annotations
+
+
+def tradeoff_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) -> list:
+    """Fig. 5: one point per model (columns label, rmse, lpips, rmse_std, lpips_std); lower-left is better.
+
+    Labels are placed so that none overlaps another or a marker (:func:`place_labels`); returns the bounding boxes
+    (display pixels of the written PNG) of the labels' text."""
+    size = SIZES["fig5"]
+    fig, ax = _figure(size)
+    shown = points.dropna(subset=["rmse", "lpips"])
+    for row in shown.itertuples():
+        ax.errorbar(row.rmse, row.lpips, xerr=_zero(row.rmse_std), yerr=_zero(row.lpips_std), fmt="o", ms=4,
+                    capsize=2, lw=0.8)
+    if shown.empty:
+        ax.text(0.5, 0.5, "no model has both RMSE and LPIPS on this dataset", ha="center", transform=ax.transAxes)
+    ax.margins(0.25)
     ax.set_xlabel("RMSE (Y, lower is better)")
     ax.set_ylabel("LPIPS (lower is better)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    _note(ax, note)
+    _note(fig, note, size[0])
+    fig.canvas.draw()  # fixes the constrained layout; the labels are placed into it and kept out of it
+    fig.set_layout_engine("none")
+    bars = [pair for r in shown.itertuples() for pair in (
+        ((r.rmse - _zero(r.rmse_std), r.lpips), (r.rmse + _zero(r.rmse_std), r.lpips)),
+        ((r.rmse, r.lpips - _zero(r.lpips_std)), (r.rmse, r.lpips + _zero(r.lpips_std))))]
+    labels = place_labels(ax, [(r.rmse, r.lpips, r.label) for r in shown.itertuples()], bars)
     _save(fig, path)
+    renderer = fig.canvas.get_renderer()
+    boxes = [matplotlib.text.Text.get_window_extent(a, renderer) for a in labels]
+    plt.close(fig)
+    return boxes
 
 
 def _zero(value: float) -> float:
@@ -56,7 +142,8 @@ def _zero(value: float) -> float:
 
 def training_curves(curves: dict[str, pd.DataFrame], metric: str, path: str | Path, title: str, note: str) -> None:
     """Fig. 9: ``metric`` against iteration for each run (DataFrames with columns iteration and ``metric``)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    size = SIZES["fig9"]
+    fig, ax = _figure(size)
     plotted = 0
     for label, frame in curves.items():
         if metric in frame and frame[metric].notna().any():
@@ -70,13 +157,15 @@ def training_curves(curves: dict[str, pd.DataFrame], metric: str, path: str | Pa
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, f"no {metric.upper()} values were computed", ha="center", transform=ax.transAxes)
-    _note(ax, note)
+    _note(fig, note, size[0])
     _save(fig, path)
+    plt.close(fig)
 
 
 def split_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) -> None:
     """Fig. 13: PSNR and LPIPS against the E/G split (columns split, psnr, lpips and their _std)."""
-    fig, ax1 = plt.subplots(figsize=(6, 4))
+    size = SIZES["fig13"]
+    fig, ax1 = _figure(size)
     if points.empty:
         ax1.text(0.5, 0.5, "no E/G split variants configured (reports.splits)", ha="center", transform=ax1.transAxes)
     x = np.arange(len(points))
@@ -89,15 +178,16 @@ def split_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) ->
         ax2.set_ylabel("LPIPS", color="tab:red")
     ax1.set_title(title)
     ax1.grid(alpha=0.3)
-    _note(ax1, note)
+    _note(fig, note, size[0])
     _save(fig, path)
+    plt.close(fig)
 
 
 def crop_grid(crops: list[tuple[str, np.ndarray]], path: str | Path, title: str, note: str = "") -> None:
     """Figs. 4/6/7: labelled crops side by side (HR first); ``note`` is printed, wrapped, under the grid."""
-    columns = min(4, len(crops))
-    rows = math.ceil(len(crops) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.2 * rows), squeeze=False)
+    columns, rows = crop_grid_shape(len(crops))
+    size = (CROP_CELL[0] * columns, CROP_CELL[1] * rows)
+    fig, axes = _figure(size, rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (label, crop) in zip(axes.flat, crops):
@@ -105,8 +195,15 @@ def crop_grid(crops: list[tuple[str, np.ndarray]], path: str | Path, title: str,
         ax.set_title(textwrap.fill(label, 28), fontsize=8)
     fig.suptitle(title)
     if note:
-        fig.text(0.02, 0.0, textwrap.fill(note, 40 * columns), fontsize=7, va="top")
+        _note(fig, note, size[0])
     _save(fig, path)
+    plt.close(fig)
+
+
+def crop_grid_shape(count: int) -> tuple[int, int]:
+    """(columns, rows) of the crop grid for ``count`` crops (HR included)."""
+    columns = min(4, count)
+    return columns, math.ceil(count / columns)
 
 
 def figure_tradeoff(summary_csv, dataset: str, labels: dict[str, str], png: str | Path, note: str) -> None:
@@ -117,7 +214,7 @@ def figure_tradeoff(summary_csv, dataset: str, labels: dict[str, str], png: str 
     for variant in part["variant"].unique():
         row = part[part["variant"] == variant].set_index("metric")
         get = lambda m, c: float(row.loc[m, c]) if m in row.index else math.nan  # noqa: E731
-        points.append({"label": labels.get(variant, variant), "rmse": get("rmse", "mean"), "lpips": get("lpips", "mean"),
+        points.append({"label": labels.get(variant) or RELEASED_MODELS.get(variant, variant), "rmse": get("rmse", "mean"), "lpips": get("lpips", "mean"),
                        "rmse_std": get("rmse", "std"), "lpips_std": get("lpips", "std")})
     note += " The paper prints no numbers for Fig. 5, so no published points are overlaid."
     tradeoff_plot(pd.DataFrame(points), png, f"RMSE–LPIPS trade-off on {dataset} (Fig. 5)", note)

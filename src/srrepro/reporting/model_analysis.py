@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
-from srrepro.atomic import atomic_path, write_text
+from srrepro.atomic import atomic_path
 from srrepro.inference import TIMING_FILE
 from srrepro.models import build_model
 from srrepro.models.checkpoints import load_model
 from srrepro.models.pairs import generator_parameter_count
+from srrepro.reporting.documents import Bullets, Document, Paragraph, Table, write_document
 from srrepro.reporting.published_values import load_published
 from srrepro.reporting.table_specs import PAPER_GENERATORS
 
@@ -25,7 +25,8 @@ def _timing(sr_dir: Path) -> float:
 
 
 def model_analysis(
-    models: dict[str, dict], timing_dataset: str, md: str | Path, csv: str | Path, scale_note: str
+    models: dict[str, dict], timing_dataset: str, md: str | Path, csv: str | Path, scale_note: str,
+    html: str | Path | None = None,
 ) -> pd.DataFrame:
     """Sec. IV-E: generator parameters (paper-scale architecture and ours) and inference time per image.
 
@@ -56,7 +57,6 @@ def model_analysis(
     table = pd.DataFrame(rows)
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False)
-    body = tabulate(table, headers="keys", tablefmt="github", showindex=False, floatfmt=".4f")
     notes = [
         "Parameters count the generator as the paper does: for Fs variants the shared extractor E plus the trunk G, "
         "the discriminator excluded.",
@@ -65,5 +65,10 @@ def model_analysis(
         f"Times: mean seconds per image of SR inference on `{timing_dataset}` on this machine "
         "(the paper: Urban100 on an RTX 2080Ti GPU), so only ratios between models are comparable.",
     ]
-    write_text(md, f"# Model analysis (Sec. IV-E)\n\n{scale_note}\n\n{body}\n" + "".join(f"\n- {n}" for n in notes) + "\n")
+    shown = table.copy()
+    for column in shown.columns[1:]:
+        shown[column] = ["–" if math.isnan(v) else f"{v:.4f}" for v in table[column]]
+    doc = Document("model_analysis", "Model analysis (Sec. IV-E)",
+                   [Paragraph(scale_note), Table(shown), Bullets("", tuple(notes))])
+    write_document(doc, md, html)
     return table

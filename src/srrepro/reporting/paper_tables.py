@@ -1,8 +1,10 @@
-"""Render a paper table with the published value beside ours, the difference, and a verdict per claim.
+"""Render a paper table with the published values beside ours and the authors' released models, and judge its claims.
 
 Our values come from a summary (variant, dataset, metric, mean, std, seeds, note) — see
-:func:`srrepro.reporting.summary.summarise`. ``dataset_map`` maps each dataset the paper names to the dataset we evaluated in
-its place; where the names differ the cell is labelled as a substitute.
+:func:`srrepro.reporting.summary.summarise`. ``dataset_map`` maps each dataset the paper names to the dataset we
+evaluated in its place (None: not available). One evaluated dataset often stands in for several of the paper's (the
+demo's ``demo_test`` for Set5, Urban100, ...): the table then shows our values once, with the paper's values for
+each dataset it stands for, and each claim is judged once on it (with the paper's own verdict per paper dataset).
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from srrepro.atomic import write_text
 from srrepro.evaluation.recognition import DATASET as RECOGNITION_DATASET
 from srrepro.metrics import metric_spec
+from srrepro.reporting.documents import Bullets, Document, Heading, NumberedNotes, Paragraph, Table, write_document
 from srrepro.reporting.published_values import load_published
 from srrepro.reporting.summary import DIGITS, read_summary
 from srrepro.reporting.table_specs import TABLES, TableSpec
 
 HOLDS, FAILS, NOISE, UNKNOWN = "holds", "fails", "within seed noise", "n/a"
+NOT_RELEASED = "–"  # a claim about a method whose weights were not released
+RELEASED_NOT_EVALUATED = "released weights not evaluated: run `snakemake released` (fetches the weights; see README)"
 
 
 def _published_lookup(spec: TableSpec) -> dict[tuple[str, str, str, str], float]:
@@ -30,11 +34,12 @@ def _published_lookup(spec: TableSpec) -> dict[tuple[str, str, str, str], float]
     return {(r.method, r.setting, r.dataset, r.metric): r.value for r in frame.itertuples()}
 
 
-def _ours(summary: pd.DataFrame, variant: str, dataset: str, metric: str) -> tuple[float, float, int, str]:
-    hit = summary[(summary["variant"] == variant) & (summary["dataset"] == dataset) & (summary["metric"] == metric.lower())]
+def _measured(summary: pd.DataFrame, model: str, dataset: str, metric: str, absent: str) -> tuple[float, float, int, str]:
+    """(mean, std, seeds, note) of ``model`` in the summary; ``absent`` is the note when the model is not in it."""
+    if model not in set(summary["variant"]):
+        return math.nan, math.nan, 0, absent
+    hit = summary[(summary["variant"] == model) & (summary["dataset"] == dataset) & (summary["metric"] == metric.lower())]
     if hit.empty:
-        if variant not in set(summary["variant"]):
-            return math.nan, math.nan, 0, f"variant '{variant}' is not part of this configuration"
         return math.nan, math.nan, 0, f"{metric} was not computed on {dataset} (evaluation.metrics, data.test)"
     row = hit.iloc[0]
     note = row["note"] if isinstance(row["note"], str) else ""
@@ -42,7 +47,8 @@ def _ours(summary: pd.DataFrame, variant: str, dataset: str, metric: str) -> tup
 
 
 def compare(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict[str, str | None]) -> pd.DataFrame:
-    """Long table: one row per (row, dataset, metric) with paper value, ours, difference and notes."""
+    """Long table: one row per (row, paper dataset, metric) with the paper's value, ours, the released model's value,
+    the difference ours − paper and the reasons for every n/a."""
     published = _published_lookup(spec)
     records = []
     for row in spec.rows:
@@ -51,20 +57,27 @@ def compare(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict[str, str |
             for metric in spec.metrics:
                 paper = published.get((row.method, row.setting, dataset, metric), math.nan)
                 mean, std, seeds, note = math.nan, math.nan, 0, ""
+                released, released_note = math.nan, ""
                 if metric in spec.unreplicable:
-                    note = spec.unreplicable[metric]
-                elif row.variant is None:
-                    note = row.reason
+                    note = released_note = spec.unreplicable[metric]
                 elif ours_dataset is None:
-                    note = f"dataset '{dataset}' is not available in this configuration (reports.datasets)"
+                    note = released_note = _block_reason(dataset)
                 else:
-                    mean, std, seeds, note = _ours(summary, row.variant, ours_dataset, metric)
+                    if row.variant is None:
+                        note = row.reason
+                    else:
+                        absent = f"variant '{row.variant}' is not part of this configuration"
+                        mean, std, seeds, note = _measured(summary, row.variant, ours_dataset, metric, absent)
+                    if row.released:
+                        released, _, _, released_note = _measured(summary, row.released, ours_dataset, metric,
+                                                                  RELEASED_NOT_EVALUATED)
                 records.append(
                     {
                         "table": spec.name,
                         "method": row.method,
                         "setting": row.setting,
                         "variant": row.variant or "",
+                        "released": row.released or "",
                         "dataset": dataset,
                         "our_dataset": ours_dataset or "",
                         "substitute": bool(ours_dataset) and ours_dataset != dataset,
@@ -75,13 +88,25 @@ def compare(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict[str, str |
                         "seeds": seeds,
                         "difference": mean - paper if not (math.isnan(mean) or math.isnan(paper)) else math.nan,
                         "note": note if math.isnan(mean) else "",
+                        "released_value": released,
+                        "released_note": released_note if row.released and math.isnan(released) else "",
                     }
                 )
     return pd.DataFrame(records)
 
 
+def _block_reason(dataset: str) -> str:
+    return f"dataset '{dataset}' is not available in this configuration (reports.datasets)"
+
+
 def _key(method: str, setting: str) -> str:
     return f"{method}|{setting}" if setting else method
+
+
+def _block(our_dataset: str, dataset: str) -> str:
+    """The block a paper dataset's cells belong to: the dataset evaluated for it, or the paper dataset itself when
+    nothing was evaluated for it."""
+    return our_dataset or f"{dataset} (not evaluated)"
 
 
 def verdict(better: tuple[float, float], worse: tuple[float, float], lower: bool) -> str:
@@ -97,21 +122,42 @@ def verdict(better: tuple[float, float], worse: tuple[float, float], lower: bool
 
 
 def judge_claims(spec: TableSpec, long: pd.DataFrame) -> pd.DataFrame:
-    """Each claim of the table judged on the paper's own numbers and on ours."""
-    index = {
-        (_key(r.method, r.setting), r.dataset, r.metric): r for r in long.itertuples()
-    }
-    records = []
+    """Each claim judged once per evaluated dataset: on the paper's numbers (per paper dataset it stands for), on ours
+    and on the authors' released models."""
+    index = {(_key(r.method, r.setting), r.dataset, r.metric): r for r in long.itertuples()}
+    groups: dict[tuple, dict] = {}
     for claim in spec.claims:
         better = index.get((claim.better, claim.dataset, claim.metric))
         worse = index.get((claim.worse, claim.dataset, claim.metric))
         if better is None or worse is None:
             raise KeyError(f"claim '{claim.text}' of {spec.name} names a row or cell the table does not have")
         lower = metric_spec(claim.metric).lower_is_better
-        paper = verdict((better.paper, 0.0), (worse.paper, 0.0), lower)
-        ours = verdict((better.ours_mean, better.ours_std), (worse.ours_mean, worse.ours_std), lower)
-        records.append({"claim": claim.text, "paper": paper, "ours": ours})
-    return pd.DataFrame(records, columns=["claim", "paper", "ours"])
+        block = _block(better.our_dataset, claim.dataset)
+        group = groups.get((claim.metric, claim.better, claim.worse, block))
+        if group is None:
+            if better.released and worse.released:
+                released = verdict((better.released_value, math.nan), (worse.released_value, math.nan), lower)
+            else:
+                released = NOT_RELEASED
+            group = groups[(claim.metric, claim.better, claim.worse, block)] = {
+                "claim": claim.on(better.our_dataset or claim.dataset),
+                "our_dataset": better.our_dataset,
+                "datasets": [],
+                "verdicts": [],
+                "ours": verdict((better.ours_mean, better.ours_std), (worse.ours_mean, worse.ours_std), lower),
+                "released": released,
+            }
+        group["datasets"].append(claim.dataset)
+        group["verdicts"].append(verdict((better.paper, 0.0), (worse.paper, 0.0), lower))
+    records = []
+    for group in groups.values():
+        same = group["datasets"] == [group["our_dataset"]] or not group["our_dataset"]
+        paper = group["verdicts"][0] if same else "; ".join(
+            f"{d}: {v}" for d, v in zip(group["datasets"], group["verdicts"]))
+        records.append({"claim": group["claim"], "our_dataset": group["our_dataset"],
+                        "dataset": "; ".join(group["datasets"]), "paper": paper, "ours": group["ours"],
+                        "released": group["released"]})
+    return pd.DataFrame(records, columns=["claim", "our_dataset", "dataset", "paper", "ours", "released"])
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -122,56 +168,96 @@ def _fmt(value: float, metric: str) -> str:
     return f"{value:.{DIGITS.get(metric.lower(), 4)}f}"
 
 
-def _cell(record) -> str:
-    paper = _fmt(record.paper, record.metric)
-    if math.isnan(record.ours_mean):
-        return f"{paper} / n/a"
-    ours = _fmt(record.ours_mean, record.metric)
-    if not math.isnan(record.ours_std):
-        ours += f" ± {_fmt(record.ours_std, record.metric)}"
-    return f"{paper} / {ours} (Δ {_fmt(record.difference, record.metric)})" if not math.isnan(record.paper) else f"– / {ours}"
+def layout(spec: TableSpec, long: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    """The table as read: a block per evaluated dataset, in it per metric our value, the released models' value and
+    the paper's value for each paper dataset the block stands for; one column per compared method.
+
+    Returns the frame, a CSS class per row and the numbered n/a reasons.
+    """
+    long = long.assign(label=[_key(m, s).replace("|", " — ") for m, s in zip(long["method"], long["setting"])],
+                       block=[_block(o, d) for o, d in zip(long["our_dataset"], long["dataset"])])
+    methods = list(dict.fromkeys(long["label"]))
+    any_released = bool((long["released"] != "").any())
+    reasons = NumberedNotes()
+    rows, classes = [], []
+    for block in dict.fromkeys(long["block"]):
+        part = long[long["block"] == block]
+        paper_sets = list(dict.fromkeys(part["dataset"]))
+        evaluated = bool(part["our_dataset"].iloc[0])
+        if not evaluated:  # the paper's values only; why ours are missing is said once, in the block's label
+            block = f"{paper_sets[0]}: not evaluated, {reasons.cell(_block_reason(paper_sets[0]))}"
+        for m_index, metric in enumerate(dict.fromkeys(part["metric"])):
+            cells = part[part["metric"] == metric]
+            first = cells[cells["dataset"] == paper_sets[0]].set_index("label")
+            lines = [] if not evaluated else [("ours", "ours", {
+                label: (reasons.cell(r.note) if math.isnan(r.ours_mean) else _fmt(r.ours_mean, metric)
+                        + ("" if math.isnan(r.ours_std) else f" ± {_fmt(r.ours_std, metric)}"))
+                for label, r in first.iterrows()})]
+            if any_released and evaluated:
+                lines.append(("released weights", "released", {
+                    label: ("–" if not r.released else reasons.cell(r.released_note) if math.isnan(r.released_value)
+                            else _fmt(r.released_value, metric))
+                    for label, r in first.iterrows()}))
+            for dataset in paper_sets:
+                by_label = cells[cells["dataset"] == dataset].set_index("label")
+                lines.append((f"paper: {dataset}", "paper", {
+                    label: _fmt(r.paper, metric) + (f" (Δ {_fmt(r.difference, metric)})"
+                                                     if dataset == r.our_dataset and not math.isnan(r.difference) else "")
+                    for label, r in by_label.iterrows()}))
+            for l_index, (source, css, values) in enumerate(lines):
+                rows.append({"evaluated on": block if m_index == 0 and l_index == 0 else "",
+                             "metric": metric if l_index == 0 else "", "values": source,
+                             **{label: values.get(label, "") for label in methods}})
+                start = " block-start" if m_index == 0 and l_index == 0 else ""
+                classes.append(css + start)
+    frame = pd.DataFrame(rows, columns=["evaluated on", "metric", "values", *methods])
+    return frame, tuple(classes), reasons.items()
 
 
-def render_markdown(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_note: str) -> str:
-    """The table as Markdown: cells 'paper / ours ± std (Δ)', then substitutions, n/a reasons and claims."""
-    long = long.assign(row_label=[_key(m, s).replace("|", " — ") for m, s in zip(long["method"], long["setting"])])
-    long = long.assign(cell=[_cell(r) for r in long.itertuples()])
-    # The paper's layout: one row per (dataset, metric), one column per method.
-    wide = long.pivot(index=["dataset", "metric"], columns="row_label", values="cell")
-    rows = list(dict.fromkeys(zip(long["dataset"], long["metric"])))
-    wide = wide.loc[rows, list(dict.fromkeys(long["row_label"]))]
-    lines = [f"# {spec.title}", "", scale_note, "", "Cells: `paper / ours ± std over seeds (Δ = ours − paper)`.", ""]
-    lines.append(tabulate(wide.reset_index(), headers="keys", tablefmt="github", showindex=False))
-    subs = long[long["substitute"]][["dataset", "our_dataset"]].drop_duplicates()
+def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_note: str) -> Document:
+    """The table with its scale note, legend, substitutions, n/a reasons and claims."""
+    frame, classes, reasons = layout(spec, long)
+    legend = ("Rows per evaluated dataset and metric: `ours` (mean ± std over seeds), `released weights` (the "
+              "authors' released generator evaluated here; – where none was released) and `paper: <dataset>` (the "
+              "published value for each paper dataset the evaluated one stands for; Δ = ours − paper where it is "
+              "the same dataset).")
+    if not (long["released"] != "").any():
+        legend = legend.replace(", `released weights` (the authors' released generator evaluated here; – where none "
+                                "was released)", "")
+    blocks = [Paragraph(scale_note), Paragraph(legend), Table(frame, "results", classes)]
+    subs = long[long["substitute"]].groupby("our_dataset", sort=False)["dataset"].unique()
     if not subs.empty:
-        lines += ["", "**Substituted datasets** (ours evaluated on a different set than the paper's):"]
-        lines += [f"- {r.dataset} → `{r.our_dataset}`" for r in subs.itertuples()]
-    reasons = long[long["note"] != ""].groupby("note")["row_label"].unique()
-    if not reasons.empty:
-        lines += ["", "**n/a on our side**:"]
-        lines += [f"- {', '.join(rows)}: {note}" for note, rows in reasons.items()]
+        blocks.append(Bullets("Substituted datasets (ours evaluated on a different set than the paper's):",
+                              tuple(f"`{ours}` stands for {', '.join(papers)}" for ours, papers in subs.items())))
+    if reasons:
+        blocks.append(Bullets("n/a:", reasons))
     if not claims.empty:
-        lines += ["", "## Claims", "", tabulate(claims, headers="keys", tablefmt="github", showindex=False)]
-        lines += ["", "Verdicts: *holds* / *fails* when the difference exceeds the combined seed std; *within seed noise* otherwise."]
-    return "\n".join(lines) + "\n"
+        shown = claims.rename(columns={"paper": "paper's numbers", "released": "released weights"})
+        columns = ["claim", "paper's numbers", "ours"] + (["released weights"] if (long["released"] != "").any() else [])
+        blocks += [Heading("Claims"), Table(shown[columns], "claims", verdict_columns=tuple(columns[1:])),
+                   Paragraph("Verdicts: holds / fails when the difference exceeds the combined seed std; within seed "
+                             "noise otherwise; n/a where a value is missing. The paper's verdict is given per paper "
+                             "dataset the evaluated one stands for.")]
+    return Document(spec.name, spec.title, blocks)
 
 
-def write_paper_table(
-    spec: TableSpec, summary: pd.DataFrame, dataset_map: dict, md_path: str | Path, csv_path: str | Path, scale_note: str
-) -> pd.DataFrame:
-    """Compare, judge and write ``md_path`` and ``csv_path`` (long form with claims appended); return the claims."""
+def write_paper_table(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict, md_path: str | Path,
+                      csv_path: str | Path, scale_note: str, html_path: str | Path | None = None) -> pd.DataFrame:
+    """Compare, judge and write ``md_path``, ``html_path`` and ``csv_path`` (long form with claims appended as rows
+    with metric 'claim'); return the claims."""
     long = compare(spec, summary, dataset_map)
     claims = judge_claims(spec, long)
-    write_text(md_path, render_markdown(spec, long, claims, scale_note))
+    write_document(document(spec, long, claims, scale_note), md_path, html_path)
     out = pd.concat([long, claims.assign(table=spec.name, metric="claim")], ignore_index=True)
     write_text(csv_path, out.replace({np.nan: None}).to_csv(index=False))
     return claims
 
 
-def build_paper_table(name: str, summary_csv, dataset_map: dict, md: str | Path, csv: str | Path, scale_note: str):
+def build_paper_table(name: str, summary_csv, dataset_map: dict, md: str | Path, csv: str | Path, scale_note: str,
+                      html: str | Path | None = None):
     """One of the papers' tables (see :data:`srrepro.reporting.table_specs.TABLES`) with ours beside the published
     values; returns the judged claims."""
     if name not in TABLES:
         raise KeyError(f"unknown table '{name}'; known: {', '.join(TABLES)}")
     mapping = {**dataset_map, RECOGNITION_DATASET: RECOGNITION_DATASET}
-    return write_paper_table(TABLES[name], read_summary(summary_csv), mapping, md, csv, scale_note)
+    return write_paper_table(TABLES[name], read_summary(summary_csv), mapping, md, csv, scale_note, html)

@@ -1,70 +1,85 @@
-"""``reports/index.html``: links every table and figure and states the scale, the data and every substitution."""
+"""``reports/index.html``: the page a reader opens — every table as an HTML table, every figure inline, the claim
+verdicts coloured, and the scale, the data and every substitution stated. One self-contained file (figures are
+embedded as data URIs)."""
 
 from __future__ import annotations
 
+import base64
 import html
 from pathlib import Path
 
 import pandas as pd
 
 from srrepro.atomic import write_text
+from srrepro.reporting.documents import Table, html_page, html_table, section_of
+
+VERDICT_COLUMNS = ("paper's numbers", "ours", "released weights")
+
+
+def claims_from_tables(table_csvs: list[str | Path]) -> pd.DataFrame:
+    """Every claim row of the paper tables' CSV files: table, claim, paper's numbers, ours, released weights."""
+    frames = []
+    for path in table_csvs:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frames.append(frame[frame["metric"] == "claim"])
+    claims = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["table", "claim", "paper", "ours", "released"])
+    claims = claims[["table", "claim", "paper", "ours", "released"]]
+    return claims.rename(columns={"paper": "paper's numbers", "released": "released weights"})
+
+
+def _tally(claims: pd.DataFrame, column: str) -> str:
+    """'3 holds, 1 fails, ...' over every verdict of ``column`` (a cell may hold one per paper dataset)."""
+    verdicts = [part.rsplit(": ", 1)[-1] for cell in claims[column] for part in str(cell).split("; ")]
+    counts = pd.Series(verdicts, dtype=str).value_counts()
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
 
 
 def _list(items: list[str]) -> str:
-    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>" if items else "<p>none</p>"
+    return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>" if items else "<p>none</p>"
 
 
-def write_index(
-    path: str | Path,
-    *,
-    scale_note: str,
-    data_notes: list[str],
-    substitutions: list[str],
-    artefacts: list[tuple[str, str, str]],
-    claims: list[tuple[str, str, str, str]],
-) -> None:
-    """Write the index page.
+def _figure(name: str, png: str | Path, caption: str) -> str:
+    data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+    return (f'<figure id="{html.escape(name)}"><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption><strong>{html.escape(name)}</strong>: {html.escape(caption)}</figcaption></figure>")
 
-    ``artefacts``: (title, relative link, kind); ``claims``: (table, claim, paper verdict, our verdict).
-    """
-    rows = "".join(
-        f"<tr><td>{html.escape(t)}</td><td>{html.escape(c)}</td><td>{html.escape(p)}</td><td>{html.escape(o)}</td></tr>"
-        for t, c, p, o in claims
+
+def write_index(path: str | Path, *, scale_note: str, data_notes: list[str], substitutions: list[str],
+                claims: pd.DataFrame, sections: list[str], figures: list[tuple[str, str | Path, str]]) -> None:
+    """Write the page: ``sections`` are the tables' HTML sections, ``figures`` (name, PNG file, caption)."""
+    names = [s.split('id="', 1)[1].split('"', 1)[0] for s in sections] + [name for name, _, _ in figures]
+    contents = " · ".join(f'<a href="#{html.escape(n)}">{html.escape(n)}</a>' for n in names)
+    summary = "".join(
+        f"<li>{label}: {html.escape(_tally(claims, column))}</li>"
+        for label, column in (("paper's numbers", "paper's numbers"), ("ours", "ours"),
+                              ("released weights", "released weights"))
+        if not claims.empty
     )
-    links = "".join(
-        f'<li><a href="{html.escape(link)}">{html.escape(title)}</a> <small>({html.escape(kind)})</small></li>'
-        for title, link, kind in artefacts
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>srrepro report</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;font-size:90%}}</style></head><body>
-<h1>Replication report: FASRGAN / Fs-SRGAN, attention SRGAN, SPSAGAN</h1>
-<h2>Scale</h2><p>{html.escape(scale_note)}</p>
-<h2>Data</h2>{_list([html.escape(n) for n in data_notes])}
-<h2>Substitutions</h2>{_list([html.escape(s) for s in substitutions])}
-<h2>Tables and figures</h2><ul>{links}</ul>
-<h2>Claims of the papers</h2>
-<table><tr><th>table</th><th>claim</th><th>paper's numbers</th><th>ours</th></tr>{rows}</table>
-</body></html>
-"""
-    write_text(path, page)
+    body = f"""<h1>Replication report: FASRGAN / Fs-SRGAN, attention SRGAN, SPSAGAN</h1>
+<p><strong>Scale.</strong> {html.escape(scale_note)}</p>
+<p><strong>Contents:</strong> <a href="#claims">claims</a> · {contents}</p>
+<h2>Data</h2>{_list(data_notes)}
+<h2>Substitutions</h2>{_list(substitutions)}
+<section id="claims"><h2>Claims of the papers</h2>
+<p>Each claim judged on the paper's own numbers (per paper dataset), on ours and on the authors' released weights:
+<span class="verdict holds">holds</span> <span class="verdict fails">fails</span>
+<span class="verdict noise">within seed noise</span> <span class="verdict na">n/a</span> (– : no released weights).</p>
+<ul>{summary}</ul>
+{html_table(Table(claims, "claims", verdict_columns=VERDICT_COLUMNS))}</section>
+{"".join(sections)}
+<h2>Figures</h2>
+{"".join(_figure(name, png, caption) for name, png, caption in figures)}
+<p><small>Snakemake's own report of this run (every table and figure with its provenance):
+<code>snakemake --report reports/report.html</code>.</small></p>"""
+    write_text(path, html_page("srrepro report", body))
 
 
-def claims_from_tables(table_csvs: list[str | Path]) -> list[tuple[str, str, str, str]]:
-    """(table, claim, paper verdict, our verdict) of every claim row in the paper tables' CSV files."""
-    claims = []
-    for path in table_csvs:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for row in frame[frame["metric"] == "claim"].itertuples():
-            claims.append((row.table, row.claim, row.paper, row.ours))
-    return claims
-
-
-def build_index(table_csvs: list[str | Path], spec: dict, scale_note: str, out: str | Path) -> int:
-    """Write the index page from the paper tables' CSVs and the workflow's ``spec`` (data_notes, substitutions,
-    artefacts); returns the number of claims listed."""
-    claims = claims_from_tables(table_csvs)
+def build_index(spec: dict, scale_note: str, out: str | Path) -> int:
+    """Write the index page from the workflow's ``spec``: data_notes, substitutions, paper_tables (their CSVs, for
+    the claims), tables (their HTML pages) and figures ([name, PNG, caption]); returns the number of claims."""
+    claims = claims_from_tables(spec["paper_tables"])
+    sections = [section_of(Path(p).read_text(encoding="utf-8")) for p in spec["tables"]]
     write_index(out, scale_note=scale_note, data_notes=spec["data_notes"], substitutions=spec["substitutions"],
-                artefacts=[tuple(a) for a in spec["artefacts"]], claims=claims)
+                claims=claims, sections=sections, figures=[tuple(f) for f in spec["figures"]])
     return len(claims)

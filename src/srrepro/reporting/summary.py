@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from srrepro.atomic import atomic_path, write_text
 from srrepro.evaluation.paired_folders import dataset_means
+from srrepro.reporting.documents import Bullets, Document, NumberedNotes, Paragraph, Table, write_document
+from srrepro.reporting.table_specs import RELEASED_MODELS
 
 _SEED_SUFFIX = re.compile(r"^(?P<variant>.+)-s(?P<seed>\d+)$")
 DIGITS = {"psnr": 2, "ssim": 4, "rmse": 3, "lpips": 4, "niqe": 4, "ma": 4, "pi": 4}
@@ -55,37 +56,30 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def format_cell(mean: float, std: float, metric: str, note: str = "") -> str:
-    """``'30.15 ± 0.02'``; ``'n/a (reason)'`` when the value could not be computed."""
+def format_cell(mean: float, std: float, metric: str, na: str = "n/a") -> str:
+    """``'30.15 ± 0.02'``; ``na`` when the value could not be computed."""
     if pd.isna(mean):
-        return f"n/a ({note})" if note else "n/a"
+        return na
     digits = DIGITS.get(metric.lower(), 4)
     return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def wide_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
-    """One row per variant, one column per (dataset, metric), cells formatted."""
+def wide_table(summary: pd.DataFrame, labels: dict[str, str], notes: NumberedNotes) -> pd.DataFrame:
+    """One row per variant, one column per (dataset, metric), cells formatted; n/a cells point into ``notes``."""
     summary = summary.copy()
     summary["label"] = [labels.get(v, v) for v in summary["variant"]]
     summary["column"] = summary["dataset"] + " " + summary["metric"].str.upper()
-    summary["cell"] = [format_cell(m, s, k, n) for m, s, k, n in zip(summary["mean"], summary["std"], summary["metric"], summary["note"])]
+    summary["cell"] = [format_cell(m, s, k, notes.cell(n) if pd.isna(m) else "")
+                       for m, s, k, n in zip(summary["mean"], summary["std"], summary["metric"], summary["note"])]
     table = summary.pivot(index="label", columns="column", values="cell")
     order = list(dict.fromkeys(summary["label"]))
     columns = list(dict.fromkeys(summary["column"]))
     return table.loc[order, columns]
 
 
-def write_table(table: pd.DataFrame, md_path: str | Path, csv_path: str | Path, title: str, notes: list[str]) -> None:
-    """Write a table as Markdown (with a title and notes) and as CSV, atomically."""
-    body = tabulate(table.reset_index(), headers="keys", tablefmt="github", showindex=False)
-    text = f"# {title}\n\n{body}\n" + "".join(f"\n- {n}" for n in notes) + ("\n" if notes else "")
-    write_text(md_path, text)
-    write_text(csv_path, table.to_csv())
-
-
 def model_labels(models: list[str], variant_labels: dict[str, str]) -> dict[str, str]:
-    """Display labels by variant name; bicubic gets its own."""
-    labels = {"bicubic": "Bicubic"}
+    """Display labels by variant name; bicubic and the authors' released models get their own."""
+    labels = {"bicubic": "Bicubic", **RELEASED_MODELS}
     labels.update(variant_labels)
     return {split_model(m)[0]: labels.get(split_model(m)[0], m) for m in models}
 
@@ -111,10 +105,17 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"note": str}, keep_default_na=True).fillna({"note": ""})
 
 
-def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path) -> pd.DataFrame:
+def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path,
+                   html_path=None) -> pd.DataFrame:
     """Every model on every test set: one row per model, one column per (dataset, metric)."""
     rows = read_metric_files(metric_files)
-    table = wide_table(summarise(rows), model_labels(list(rows["model"].unique()), labels))
-    notes = ["Cells: mean over the images of a dataset; mean ± std over seeds where several seeds were trained."]
-    write_table(table, md_path, csv_path, title, notes)
+    notes = NumberedNotes()
+    table = wide_table(summarise(rows), model_labels(list(rows["model"].unique()), labels), notes)
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp)
+    legend = "Cells: mean over the images of a dataset; mean ± std over seeds where several seeds were trained."
+    blocks = [Paragraph(legend), Table(table.rename_axis("model").reset_index())]
+    if notes.items():
+        blocks.append(Bullets("n/a:", notes.items()))
+    write_document(Document("overview", title, blocks), md_path, html_path)
     return table

@@ -11,15 +11,43 @@ from dataclasses import dataclass, field
 
 NOT_TRAINED = "not replicated: the paper compares against the authors' published outputs of this method"
 
+# The authors' released generators, evaluated by the `released` target as models `released_<name>` (variant = that
+# name, no seed): display label of each.
+RELEASED_MODELS = {
+    "released_esrgan": "ESRGAN (released weights)",
+    "released_rrdb_psnr": "RRDB_PSNR (released weights)",
+    "released_fasrgan": "FASRGAN (released weights)",
+    "released_fs_srgan": "Fs-SRGAN (released weights)",
+    "released_fa_fs_srgan": "FA+Fs-SRGAN (released weights)",
+    "released_srresnet": "SRResNet (released weights)",
+}
+# The table rows (method, setting) those weights are: the published methods themselves, not ablations or fine-tuned
+# versions. RRDB_PSNR (FASRGAN's initialisation) is in no table.
+RELEASED_ROWS = {
+    ("ESRGAN", ""): "released_esrgan",
+    ("FASRGAN", ""): "released_fasrgan",
+    ("FASRGAN", "with FA"): "released_fasrgan",
+    ("Fs-SRGAN", ""): "released_fs_srgan",
+    ("Fs-SRGAN", "with Fs"): "released_fs_srgan",
+    ("FA+Fs-SRGAN", ""): "released_fa_fs_srgan",
+    ("SRResNet", ""): "released_srresnet",
+}
+
 
 @dataclass(frozen=True)
 class Row:
-    """One compared method: its label in the paper, the published setting, our variant (None: not ours)."""
+    """One compared method: its label in the paper, the published setting, our variant (None: not ours) and the
+    authors' released model (default: :data:`RELEASED_ROWS` of (method, setting); None where nothing was released)."""
 
     method: str
     variant: str | None
     setting: str = ""
     reason: str = NOT_TRAINED
+    released: str | None = None
+
+    def __post_init__(self):
+        if self.released is None:
+            object.__setattr__(self, "released", RELEASED_ROWS.get((self.method, self.setting)))
 
 
 @dataclass(frozen=True)
@@ -31,6 +59,12 @@ class Claim:
     dataset: str
     better: str
     worse: str
+
+    def on(self, dataset: str) -> str:
+        """The claim's text about ``dataset`` (the set evaluated in place of the paper's)."""
+        if self.dataset in self.text:
+            return self.text.replace(self.dataset, dataset)
+        return self.text if dataset == self.dataset else f"{self.text} on {dataset}"
 
 
 @dataclass(frozen=True)
@@ -236,7 +270,17 @@ PAPER_GENERATORS: dict[str, dict] = {
 ANALYSED_VARIANTS = {"ESRGAN": "esrgan", "FASRGAN": "fasrgan", "Fs-SRGAN": "fs_srgan", "FA+Fs-SRGAN": "fa_fs_srgan"}
 
 PAPER_TABLES = tuple(TABLES)
-FIGURES = ("fig5", "fig9", "fig13", "qualitative")  # FASRGAN Figs. 5, 9, 13 and the crops of Figs. 4/6/7
+PAPER_NAMES = {"fasrgan": "FASRGAN / Fs-SRGAN", "wu": "Wu (attention SRGAN)", "spsagan": "SPSAGAN"}
+# FASRGAN Figs. 5, 9, 13 and the crops of Figs. 4/6/7: what each shows.
+FIGURE_CAPTIONS = {
+    "fig5": "FASRGAN Fig. 5: RMSE against LPIPS of every model on one test set (lower-left is better).",
+    "fig9": "FASRGAN Fig. 9: the validation PI of the FASRGAN-family runs during training (NIQE or PSNR where PI "
+            "cannot be computed).",
+    "fig13": "FASRGAN Fig. 13: PSNR and LPIPS of Fs-SRGAN against how its RRDBs are split between the shared "
+             "extractor E and the generator trunk G.",
+    "qualitative": "FASRGAN Figs. 4/6/7: the same crop from the HR image and from every model, side by side.",
+}
+FIGURES = tuple(FIGURE_CAPTIONS)
 # Table III rows we compute: the variants whose SR images ResNet-50 classifies (besides 'hr' and 'bicubic').
 RECOGNITION_VARIANTS = tuple(r.variant for r in TABLES["table3"].rows if r.variant not in (None, "hr", "bicubic"))
 
