@@ -143,8 +143,8 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
         run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
         manifest = run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options,
                                 perceptual_source)
-        resumed = _open_run(out_dir, manifest, device)
-        start, state = (resumed[1]["iteration"], resumed[1]) if resumed else (0, None)
+        checkpoint, state = _open_run(out_dir, manifest, device) or (None, None)
+        start = state["iteration"] if state else 0
         if state is not None:
             nets.model.load_state_dict(state["nets"]["model"])  # before the optimisers: rebuilds pruned blocks
         else:
@@ -173,7 +173,7 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
             sampler.load_state_dict(state["sampler"])
             run_state.set_rng_state(state["rng"])
             run_state.truncate_logs(out_dir, start)
-            run_state.note(f"resuming from checkpoint {resumed[0]} at iteration {start}")
+            run_state.note(f"resuming from checkpoint {checkpoint} at iteration {start}")
         else:
             _start_afresh(out_dir, manifest)
         if start >= train["iterations"] and final_path.exists():
