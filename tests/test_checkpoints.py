@@ -104,3 +104,16 @@ def test_own_format_round_trip_and_checks(tmp_path):
     assert not is_own_checkpoint(tmp_path / "plain.pt")
     with pytest.raises(CheckpointError, match="plain.pt.*srrepro model checkpoint"):
         load_model(tmp_path / "plain.pt")
+
+
+def test_saved_models_are_byte_identical_whatever_the_file_name(tmp_path):
+    """torch.save given a path records the (temporary) file's name in the archive; save_model's bytes depend only
+    on the weights, so two identical trainings give files with the same sha256."""
+    options = {"nf": 8, "nb": 1, "gc": 4}
+    files = []
+    for name in ("a/model.pt", "b/other_name.pt"):
+        torch.manual_seed(0)
+        save_model(build_model("rrdbnet", **options), "rrdbnet", options, tmp_path / name)
+        files.append((tmp_path / name).read_bytes())
+    assert files[0] == files[1]
+    assert b".tmp" not in files[0]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from contextlib import nullcontext
 
 import pytest
 import torch
 from torch import nn
 
+from conftest import skip_unless_ci
 from srrepro.errors import ConfigError, TrainingDiverged
 from srrepro.models.checkpoints import load_model
 from srrepro.training import losses, train_variant
@@ -197,3 +199,60 @@ def test_gan_phase_starts_from_the_psnr_model(data_dir, tmp_path):
                                                                                 "gc": 8, "d_input_size": 16}}))
     with pytest.raises(ConfigError, match="init_checkpoint"):
         _load_init(wide, tmp_path / "psnr" / "model.pt")
+
+
+def _tensorboard_events(run_dir):
+    """The run's TensorBoard events as a reader sees them (EventAccumulator applies the purge of a resumed run)."""
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        skip_unless_ci("tensorboard is not installed; pip install -e '.[test]'")
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    return events
+
+
+def _raw_steps(run_dir, tag):
+    """Steps of ``tag`` in every event file of the run, as written (no purge)."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    return sorted(event.step for path in sorted((run_dir / "tensorboard").iterdir())
+                  for event in EventFileLoader(str(path)).Load() for value in event.summary.value if value.tag == tag)
+
+
+def test_tensorboard_curves_and_crops_survive_a_resume(data_dir, val_dir, tmp_path):
+    spec = variant("fasrgan", iterations=4, checkpoint_every=2, validate_every=2, val_metrics=["psnr", "pi"])
+    run(spec, data_dir, tmp_path / "full", val_dir=val_dir)
+    full = _tensorboard_events(tmp_path / "full")
+    assert run(spec, data_dir, tmp_path / "cut", val_dir=val_dir, stop_after=3) is None
+    run(spec, data_dir, tmp_path / "cut", val_dir=val_dir)
+    cut = _tensorboard_events(tmp_path / "cut")
+
+    record = json.loads((tmp_path / "full" / "train_log.jsonl").read_text().splitlines()[0])
+    losses = {f"loss/{k}" for k in record if "/" in k}
+    assert losses >= {"loss/g/total", "loss/g/gan", "loss/g/map", "loss/d/total", "loss/d/map"}
+    scalars = losses | {"lr/g", "lr/d", "time/seconds_per_iteration", "val/psnr"}  # PI is n/a here: no points
+    assert set(full.Tags()["scalars"]) == set(cut.Tags()["scalars"]) == scalars
+    for tag in sorted(scalars - {"time/seconds_per_iteration"}):
+        expected = [(e.step, e.value) for e in full.Scalars(tag)]
+        assert [(e.step, e.value) for e in cut.Scalars(tag)] == expected, tag
+        assert [step for step, _ in expected] == ([2, 4] if tag.startswith("val/") else [1, 2, 3, 4])
+    records = [json.loads(line) for line in (tmp_path / "full" / "train_log.jsonl").read_text().splitlines()]
+    assert [e.value for e in full.Scalars("lr/g")] == pytest.approx([r["lr_g"] for r in records], rel=1e-6)
+    assert [e.value for e in full.Scalars("loss/g/total")] == pytest.approx([r["g/total"] for r in records], rel=1e-6)
+    val_psnr = [float(line.split(",")[1]) for line in (tmp_path / "full" / "val_log.csv").read_text().splitlines()[1:]]
+    assert [e.value for e in full.Scalars("val/psnr")] == pytest.approx(val_psnr, abs=1e-5)
+
+    assert full.Tags()["images"] == cut.Tags()["images"] == ["val_crops/000"]
+    crops = full.Images("val_crops/000")
+    assert [(e.step, e.width, e.height) for e in crops] == [(2, 64, 32), (4, 64, 32)]  # SR | HR of the 8-px LR image
+    assert [e.encoded_image_string for e in cut.Images("val_crops/000")] == [e.encoded_image_string for e in crops]
+    # The killed attempt's step 3 is still in its file; the resumed file purges it for readers.
+    assert _raw_steps(tmp_path / "cut", "loss/g/total") == [1, 2, 3, 3, 4]
+
+
+def test_without_tensorboard_nothing_is_written(data_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if the package were not installed
+    run(variant("psnr"), data_dir, tmp_path)
+    assert "tensorboard is not installed: no event files" in capsys.readouterr().err
+    assert not (tmp_path / "tensorboard").exists() and (tmp_path / "model.pt").exists()

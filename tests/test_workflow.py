@@ -1,9 +1,11 @@
 """The Snakemake workflow end to end at a tiny scale: config validation, lint, the Table I path on Set5 through the
-mirror, no-op reruns, targeted reruns after a change, and resume after a training job is killed."""
+mirror, no-op reruns, real reruns after real edits of the configuration file, and kill -9 of Snakemake and of a
+training job followed by real reruns."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -164,40 +166,135 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def test_killed_training_job_resumes_from_checkpoint(tmp_path):
+def _python_descendant(root: int, marker: str) -> int:
+    """The one Python process below ``root`` whose command line holds ``marker`` (not the shell that started it)."""
+    found = [pid for pid in _descendants(root)
+             if marker in _cmdline(pid) and Path(_cmdline(pid).split()[0]).name.startswith("python")]
+    assert len(found) == 1, [_cmdline(pid) for pid in _descendants(root)]
+    return found[0]
+
+
+def test_killed_snakemake_and_killed_training_job(tmp_path):
+    """kill -9 of Snakemake leaves its training job running: after --unlock a rerun refuses the busy run folder,
+    naming the trainer's PID, instead of training beside it; after kill -9 of the trainer a rerun takes the folder
+    over and resumes from the last checkpoint, and the log holds every iteration once."""
     config = _demo_config()
     config = {k: v for k, v in config.items() if not k.startswith("_")}
     config.update(seeds=[0], data=dict(config["data"], validation=None))
     config["reports"].update(splits={}, curves={})
     train = {"batch_size": 4, "hr_patch": 32, "iterations": 400, "checkpoint_every": 20, "validate_every": 0,
-             "milestones": [1000], "keep_checkpoints": 50}
+             "milestones": [1000], "keep_checkpoints": 50, "log_every": 10}
     config["variants"] = {"rrdb_psnr": {"label": "RRDB_PSNR", "procedure": "psnr",
                                         "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8}, "train": train}}
     config_path = _write(config, tmp_path / "resume.yaml")
     target = "results/models/rrdb_psnr/seed0/model.pt"
-    run_dir = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0" / "checkpoints"
+    run_dir = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0"
+    job_log = tmp_path / "logs" / "train" / "rrdb_psnr-s0.log"
+    args = [target, "--cores", "1", "--configfile", str(config_path)]
 
-    process = subprocess.Popen(SNAKEMAKE + ["-s", str(REPO / "Snakefile"), target, "--cores", "1", "--configfile",
-                                            str(config_path)], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    snakemake = subprocess.Popen(SNAKEMAKE + ["-s", str(REPO / "Snakefile"), *args], cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while time.time() < deadline and len(list(run_dir.glob("*.pt"))) < 2:
-        assert process.poll() is None, "snakemake stopped before the first checkpoints"
+    while time.time() < deadline and len(list((run_dir / "checkpoints").glob("*.pt"))) < 2:
+        assert snakemake.poll() is None, "snakemake stopped before the first checkpoints"
         time.sleep(0.2)
-    trainer = [pid for pid in _descendants(process.pid) if "srrepro.cli train" in _cmdline(pid)]
-    assert trainer, "training job not found"
-    for pid in trainer:
-        os.kill(pid, signal.SIGKILL)
-    process.wait(timeout=120)
+    trainer = _python_descendant(snakemake.pid, "srrepro.cli train")
+    os.kill(snakemake.pid, signal.SIGKILL)
+    snakemake.wait(timeout=120)
+    os.kill(trainer, signal.SIGSTOP)  # the orphan lives on; stopped so that it does not finish meanwhile
+    try:
+        _run(["--unlock", *args], cwd=tmp_path)
+        busy = _run(args, cwd=tmp_path, check=False)
+        assert busy.returncode != 0
+        log = job_log.read_text(errors="replace")
+        assert f"error: run folder {run_dir.relative_to(tmp_path)} is in use by process {trainer}" in log, log[-2000:]
+        assert "Traceback" not in log
+    finally:
+        os.kill(trainer, signal.SIGKILL)
     assert not (tmp_path / target).exists()
-    checkpoints = sorted(run_dir.glob("*.pt"))
-    assert checkpoints, "no checkpoint survived the kill"
+    checkpoints = sorted((run_dir / "checkpoints").glob("*.pt"))
     done_before = max(int(p.stem.split("_")[-1]) for p in checkpoints)
     assert done_before < 400
 
-    _run([target, "--cores", "1", "--configfile", str(config_path)], cwd=tmp_path)
-    log = (tmp_path / "logs" / "train" / "rrdb_psnr-s0.log").read_text()
-    assert "resum" in log.lower(), log[-2000:]
+    _run(args, cwd=tmp_path)
+    log = job_log.read_text()
+    assert f"taking over run folder {run_dir.relative_to(tmp_path)} from process {trainer}" in log, log[-2000:]
+    assert "resuming from checkpoint" in log and f"at iteration {done_before}" in log, log[-2000:]
     assert (tmp_path / target).exists()
-    first_logged = pd.read_json(tmp_path / "results" / "train" / "rrdb_psnr" / "seed0" / "train_log.jsonl", lines=True)
-    assert first_logged["iteration"].is_monotonic_increasing
+    logged = pd.read_json(run_dir / "train_log.jsonl", lines=True)["iteration"].tolist()
+    assert logged == list(range(10, 401, 10))  # once each: no second trainer wrote beside the first
+
+
+def _jobs(output: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a Snakemake run started, from its output."""
+    jobs, rule = set(), None
+    for line in output.splitlines():
+        if match := re.fullmatch(r"(?:local)?rule (\w+):", line.strip()):
+            rule = match[1]
+            jobs.add((rule, ""))
+        elif rule and line.strip().startswith("wildcards:"):
+            jobs.discard((rule, ""))
+            jobs.add((rule, line.strip().removeprefix("wildcards:").strip()))
+            rule = None
+    return jobs
+
+
+def test_editing_a_variant_reruns_it_and_what_depends_on_it(tmp_path):
+    """A real edit of the configuration file and a real rerun (Snakemake's params trigger): more iterations continue
+    the variant's run; another change trains afresh, moving the old run aside, and retrains the variants it
+    initialises; only those jobs and what depends on them (here ESRGAN's SR images) run."""
+    config = _demo_config()
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    config.update(seeds=[0], data=dict(config["data"], validation=None))
+    config["reports"].update(splits={}, curves={})
+    train = {"batch_size": 2, "hr_patch": 32, "iterations": 6, "checkpoint_every": 3, "validate_every": 0,
+             "milestones": [4], "log_every": 1}
+    rrdb = {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8}
+    config["variants"] = {
+        "rrdb_psnr": {"label": "RRDB_PSNR", "procedure": "psnr", "generator": rrdb, "train": dict(train, lr_g=1e-3)},
+        "esrgan": {"label": "ESRGAN", "procedure": "ragan", "init_from": "rrdb_psnr", "generator": rrdb,
+                   "discriminator": {"arch": "vgg128", "nf": 8, "input_size": 32}, "losses": {"perceptual": 0},
+                   "train": dict(train)},
+        "fasrgan": {"label": "FASRGAN", "procedure": "ragan_fa", "init_from": "rrdb_psnr",
+                    "generator": {**rrdb, "arch": "rrdbnet_unet", "d_nf": 8, "d_input_size": 32},
+                    "losses": {"perceptual": 0}, "train": dict(train)},
+    }
+    config_path = _write(config, tmp_path / "edit.yaml")
+    variants = list(config["variants"])
+    # The trained models, and ESRGAN's SR images as an example of what depends on a model.
+    targets = [f"results/models/{v}/seed0/model.pt" for v in variants] + ["results/sr/esrgan-s0/demo_test"]
+
+    def rerun() -> set[tuple[str, str]]:
+        result = _run([*targets, "--cores", "2", "--configfile", str(config_path)], cwd=tmp_path)
+        return _jobs(result.stdout + result.stderr)
+
+    def jobs_of(*names: str) -> set[tuple[str, str]]:
+        return ({("train", f"variant={v}, seed=0") for v in names}
+                | {("upscale", f"model={v}-s0, dataset=demo_test") for v in names if v == "esrgan"})
+
+    def train_log(variant: str) -> str:
+        return (tmp_path / "logs" / "train" / f"{variant}-s0.log").read_text()
+
+    first = rerun()
+    assert jobs_of(*variants) <= first
+
+    config["variants"]["esrgan"]["train"]["iterations"] = 9
+    _write(config, config_path)
+    assert rerun() == jobs_of("esrgan")
+    assert "train.iterations grew from 6 to 9" in train_log("esrgan")
+    logged = pd.read_json(tmp_path / "results" / "train" / "esrgan" / "seed0" / "train_log.jsonl", lines=True)
+    assert logged["iteration"].tolist() == list(range(1, 10))
+    assert not list((tmp_path / "results" / "train").glob("*/*superseded*"))
+
+    config["variants"]["rrdb_psnr"]["train"]["lr_g"] = 2e-3
+    _write(config, config_path)
+    assert rerun() == jobs_of(*variants)
+    assert "held a different run (changed: variant.train.lr_g)" in train_log("rrdb_psnr")
+    for variant in ("esrgan", "fasrgan"):
+        assert "held a different run (changed: init_checkpoint)" in train_log(variant)
+    for variant in variants:
+        aside = list((tmp_path / "results" / "train" / variant).glob("seed0.superseded-*"))
+        assert len(aside) == 1 and (aside[0] / "model.pt").exists()
+        run_dir = tmp_path / "results" / "train" / variant / "seed0"
+        logged = pd.read_json(run_dir / "train_log.jsonl", lines=True)["iteration"].tolist()
+        assert logged == list(range(1, 10 if variant == "esrgan" else 7))

@@ -1,16 +1,33 @@
 """Atomic file output: write to a temporary file beside the target, then rename over it.
 
-A reader never sees a half-written file, and an interrupted run leaves either the old file or none.
+A reader never sees a half-written file, and an interrupted run leaves either the old file or none (plus, after a
+``kill -9`` during the write, a temporary ``.<name>.<random>.tmp<suffix>`` that :func:`remove_temporaries` deletes).
+Files are created with mode 0666 less the umask, like any other file the user writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
+
+
+def _temporary_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp{target.suffix}"
+
+
+def _create_temporary(target: Path) -> Path:
+    """Create an empty temporary file beside ``target``; the kernel applies the umask to mode 0666."""
+    while True:
+        tmp = _temporary_name(target)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -21,15 +38,32 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temporary(target)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Yield a binary file object that becomes ``target`` on success.
+
+    Hand this object, not a path, to ``torch.save``: given a path, torch names the archive's records after the
+    (random) temporary file, and two saves of the same tensors would differ byte for byte.
+    """
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        yield fh
+
+
+def remove_temporaries(folder: str | os.PathLike, name: str = "*") -> list[Path]:
+    """Delete the temporaries :func:`atomic_path` left in ``folder`` for targets matching ``name`` (a glob)."""
+    found = sorted(Path(folder).glob(f".{name}.*.tmp*"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:

@@ -65,3 +65,7 @@ class CheckpointError(SrreproError):
 
 class TrainingDiverged(SrreproError):
     """A loss became NaN or infinite during training."""
+
+
+class RunFolderBusy(SrreproError):
+    """A training run folder is owned by another live process."""

@@ -1,5 +1,8 @@
-# Training: one job per (variant, seed). Checkpoints live beside the final model and are not declared as outputs,
-# so Snakemake never deletes them and an interrupted job resumes from the last one.
+# Training: one job per (variant, seed). Checkpoints live in the run folder and are not declared as outputs, so
+# Snakemake never deletes them and an interrupted job resumes from the last one. Editing a variant changes
+# params.variant, and Snakemake's params rerun trigger (on by default) reruns the job and what depends on it; the
+# trainer continues the run when only train.iterations grew and otherwise moves the old run aside
+# (<run_dir>.superseded-<time>). One trainer at a time owns a run folder (run.lock).
 
 
 rule train:

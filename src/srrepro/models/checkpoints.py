@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from srrepro.atomic import atomic_path
+from srrepro.atomic import atomic_file
 from srrepro.errors import CheckpointError
 from srrepro.models.registry import build_model
 
@@ -180,11 +180,12 @@ def load_official(path: str | os.PathLike, model: nn.Module | None = None) -> nn
 
 
 def save_model(model: nn.Module, arch: str, options: dict, path: str | os.PathLike) -> None:
-    """Write ``model`` with the registry name and options that rebuild it, atomically."""
+    """Write ``model`` with the registry name and options that rebuild it, atomically; the same weights give the
+    same bytes."""
     payload = {"format": FORMAT, "version": VERSION, "arch": arch, "options": dict(options),
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_file(path) as fh:
+        torch.save(payload, fh)
 
 
 def is_own_checkpoint(path: str | os.PathLike) -> bool:

@@ -9,7 +9,12 @@ Outputs in ``out_dir``: ``checkpoints/iter_*.pt``, ``train_log.jsonl``, ``val_lo
 metric, empty when unavailable, ``unavailable`` with the reasons), ``manifest.json`` and the final ``model.pt``.
 For a pruned SPSAGAN generator the manifest's ``pruning`` describes the masks (see docs/variant-format.md), and
 ``train_log.jsonl`` starts with a record ``{"iteration": 0, "event": "pruning", ...}``.
-A run restarted on a folder with a checkpoint continues from it; the result is bit-identical on CPU.
+TensorBoard event files go to ``tensorboard/`` when tensorboard is installed (:mod:`srrepro.training.tensorboard_log`).
+
+Restarts (:func:`_open_run`, :mod:`srrepro.training.run_state`): one process at a time owns ``out_dir`` (``run.lock``).
+A run restarted on a folder holding the same run (:mod:`srrepro.training.manifest`) continues from its newest
+readable checkpoint; the result is bit-identical on CPU, and every file written with ``torch.save`` is
+byte-identical. The same holds when only ``train.iterations`` grew. A folder holding any other run is moved aside.
 
 Determinism: the seed drives weight init (torch), numpy/python RNGs and the patch sampler's own generator.
 On CPU with the same thread count runs are bit-identical. On CUDA cuDNN is set to deterministic algorithms without
@@ -23,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -42,9 +48,10 @@ from srrepro.models.spsagan import SPSAGenerator
 from srrepro.training import run_state
 from srrepro.training.initialisation import is_dense, load_init_weights, prune_for_training
 from srrepro.training.losses import PerceptualLoss, perceptual_features
-from srrepro.training.manifest import run_manifest
+from srrepro.training.manifest import changed_keys, extends, run_manifest
 from srrepro.training.patches import PatchSampler
 from srrepro.training.procedures import PROCEDURES, StepContext
+from srrepro.training.tensorboard_log import TensorBoardLog
 from srrepro.training.validation import Validator
 from srrepro.training.variant import build_networks, generator_options, resolve_variant
 
@@ -132,103 +139,155 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
                  if val_dir and train["validate_every"] else None)
     memory_format = torch.channels_last if train["channels_last"] else torch.preserve_format
 
-    start, state, pruning = 0, None, None
-    latest = run_state.latest_checkpoint(out_dir)
-    manifest_path = out_dir / MANIFEST
-    if latest is not None:
-        previous = json.loads(manifest_path.read_text())
-        if previous["variant"] != json.loads(json.dumps(cfg)) or previous["seed"] != seed:
-            raise ConfigError(f"out_dir {out_dir} holds a run of a different variant or seed; use a new folder")
-        state = run_state.load_checkpoint(latest, device)
-        nets.model.load_state_dict(state["nets"]["model"])  # before the optimisers: rebuilds pruned blocks
-    else:
-        prune = cfg["generator"].get("prune", False)
-        if prune and not init_checkpoint:
-            raise ConfigError("variant key 'generator.prune' needs an init_checkpoint (the unpruned run to prune)")
-        fresh = ({k: v.detach().clone() for k, v in nets.model.state_dict().items()}
-                 if prune and train["prune_weights"] == "scratch" else None)
-        if init_checkpoint:
-            load_init_weights(nets, Path(init_checkpoint))
-        if prune:
-            pruning = prune_for_training(cfg, nets.model, sampler, device, fresh)
-        elif isinstance(nets.model, SPSAGenerator) and not is_dense(nets.model):
-            pruning = {"source": "init_checkpoint", **pruning_stats(nets.model)}
-    nets.model.to(device, memory_format=memory_format)
-    if nets.discriminator is not None:
-        nets.discriminator.to(device, memory_format=memory_format)
-    optimizers, schedulers = _make_optimizers(cfg, nets)
+    with run_state.claim(out_dir):
+        run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
+        manifest = run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options,
+                                perceptual_source)
+        checkpoint, state = _open_run(out_dir, manifest, device) or (None, None)
+        start = state["iteration"] if state else 0
+        if state is not None:
+            nets.model.load_state_dict(state["nets"]["model"])  # before the optimisers: rebuilds pruned blocks
+        else:
+            prune = cfg["generator"].get("prune", False)
+            if prune and not init_checkpoint:
+                raise ConfigError("variant key 'generator.prune' needs an init_checkpoint (the unpruned run to prune)")
+            fresh = ({k: v.detach().clone() for k, v in nets.model.state_dict().items()}
+                     if prune and train["prune_weights"] == "scratch" else None)
+            if init_checkpoint:
+                load_init_weights(nets, Path(init_checkpoint))
+            if prune:
+                manifest["pruning"] = prune_for_training(cfg, nets.model, sampler, device, fresh)
+            elif isinstance(nets.model, SPSAGenerator) and not is_dense(nets.model):
+                manifest["pruning"] = {"source": "init_checkpoint", **pruning_stats(nets.model)}
+        nets.model.to(device, memory_format=memory_format)
+        if nets.discriminator is not None:
+            nets.discriminator.to(device, memory_format=memory_format)
+        optimizers, schedulers = _make_optimizers(cfg, nets)
 
-    if state is not None:
-        if nets.discriminator is not None and "discriminator" in state["nets"]:
-            nets.discriminator.load_state_dict(state["nets"]["discriminator"])
-        for key, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][key])
-            schedulers[key].load_state_dict(state["schedulers"][key])
-        sampler.load_state_dict(state["sampler"])
-        run_state.set_rng_state(state["rng"])
-        start = state["iteration"]
-        run_state.truncate_logs(out_dir, start)
-        print(f"resuming from checkpoint {latest} at iteration {start}", file=sys.stderr, flush=True)
-    else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        run_state.truncate_logs(out_dir, -1)  # records of an attempt killed before its first checkpoint
-        write_text(manifest_path, json.dumps(run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint,
-                                                       asset_options, perceptual_source, pruning), indent=2))
-        if pruning is not None and pruning["source"] == "measured":
-            run_state.append_train_log(out_dir, {"iteration": 0, "event": "pruning", **{
-                k: pruning[k] for k in ("kept_per_block", "fraction_pruned", "generator_parameters_before",
-                                        "generator_parameters")}})
-    if start >= train["iterations"] and final_path.exists():
+        if state is not None:
+            if nets.discriminator is not None and "discriminator" in state["nets"]:
+                nets.discriminator.load_state_dict(state["nets"]["discriminator"])
+            for key, opt in optimizers.items():
+                opt.load_state_dict(state["optimizers"][key])
+                schedulers[key].load_state_dict(state["schedulers"][key])
+            sampler.load_state_dict(state["sampler"])
+            run_state.set_rng_state(state["rng"])
+            run_state.truncate_logs(out_dir, start)
+            run_state.note(f"resuming from checkpoint {checkpoint} at iteration {start}")
+        else:
+            _start_afresh(out_dir, manifest)
+        if start >= train["iterations"] and final_path.exists():
+            return _publish(final_path, publish_to)
+
+        ctx = StepContext(
+            nets=nets, opt_g=optimizers["g"], opt_d=optimizers.get("d"), weights=weights,
+            pixel_criterion=cfg["losses"]["pixel_criterion"], perceptual=perceptual, procedure=cfg["procedure"],
+            autocast=((lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if train["amp"] == "bf16"
+                      else nullcontext),
+        )
+
+        def save(iteration: int) -> Path:
+            modules = {"model": nets.model.state_dict()}
+            if nets.discriminator is not None and not isinstance(nets.model, GANPair):
+                modules["discriminator"] = nets.discriminator.state_dict()
+            return run_state.save_checkpoint(out_dir, iteration, {
+                "nets": modules, "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+                "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
+                "sampler": sampler.state_dict(), "rng": run_state.rng_state()}, train["keep_checkpoints"])
+
+        board = TensorBoardLog(out_dir / run_state.TENSORBOARD_DIR, purge_step=start + 1 if state else None)
+        bar = tqdm(total=train["iterations"], initial=start, desc=cfg["procedure"], unit="it", file=sys.stderr,
+                   mininterval=10, ascii=True, disable=not progress, dynamic_ncols=False)
+        busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the finiteness sync) since the last record
+        try:
+            for iteration in range(start + 1, train["iterations"] + 1):
+                began = time.perf_counter()
+                lr, hr = sampler.sample(train["batch_size"])
+                lr = lr.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+                hr = hr.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+                values = procedure.step(ctx, lr, hr)
+                for scheduler in schedulers.values():
+                    scheduler.step()
+                _check_finite(values, iteration, out_dir)
+                busy += time.perf_counter() - began
+                window_count += 1
+                last = iteration == train["iterations"]
+                if iteration % train["log_every"] == 0 or last:
+                    record = {"iteration": iteration, "seconds_per_iteration": busy / window_count,
+                              **{f"lr_{k}": opt.param_groups[0]["lr"] for k, opt in optimizers.items()},
+                              **{k: v.item() for k, v in values.items()}}
+                    run_state.append_train_log(out_dir, record)
+                    board.scalars(iteration, {"time/seconds_per_iteration": record["seconds_per_iteration"],
+                                              **{f"lr/{k}": record[f"lr_{k}"] for k in optimizers},
+                                              **{f"loss/{k}": record[k] for k in values}})
+                    bar.set_postfix({"g": f"{record['g/total']:.4g}"}, refresh=False)
+                    busy, window_count = 0.0, 0
+                if validator and (iteration % train["validate_every"] == 0 or last):
+                    row = validator(nets.model, iteration)
+                    run_state.append_val_log(out_dir, row)
+                    board.scalars(iteration, {f"val/{name}": row[name] for name in validator.metrics})
+                    board.crops(iteration, nets.model, validator.pairs, device)
+                if iteration % train["checkpoint_every"] == 0 or last:
+                    board.flush()  # events up to the checkpoint are on disk before it is
+                    save(iteration)
+                bar.update(1)
+                if stop_after is not None and iteration >= stop_after:
+                    return None
+        finally:
+            bar.close()
+            board.close()
+        save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
         return _publish(final_path, publish_to)
 
-    ctx = StepContext(
-        nets=nets, opt_g=optimizers["g"], opt_d=optimizers.get("d"), weights=weights,
-        pixel_criterion=cfg["losses"]["pixel_criterion"], perceptual=perceptual, procedure=cfg["procedure"],
-        autocast=(lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if train["amp"] == "bf16" else nullcontext,
-    )
 
-    def save(iteration: int) -> Path:
-        modules = {"model": nets.model.state_dict()}
-        if nets.discriminator is not None and not isinstance(nets.model, GANPair):
-            modules["discriminator"] = nets.discriminator.state_dict()
-        return run_state.save_checkpoint(out_dir, iteration, {
-            "nets": modules, "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-            "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
-            "sampler": sampler.state_dict(), "rng": run_state.rng_state()}, train["keep_checkpoints"])
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
 
-    bar = tqdm(total=train["iterations"], initial=start, desc=cfg["procedure"], unit="it", file=sys.stderr,
-               mininterval=10, ascii=True, disable=not progress, dynamic_ncols=False)
-    busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the finiteness sync) since the last record
-    for iteration in range(start + 1, train["iterations"] + 1):
-        began = time.perf_counter()
-        lr, hr = sampler.sample(train["batch_size"])
-        lr = lr.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-        hr = hr.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-        values = procedure.step(ctx, lr, hr)
-        for scheduler in schedulers.values():
-            scheduler.step()
-        _check_finite(values, iteration, out_dir)
-        busy += time.perf_counter() - began
-        window_count += 1
-        last = iteration == train["iterations"]
-        if iteration % train["log_every"] == 0 or last:
-            record = {"iteration": iteration, "seconds_per_iteration": busy / window_count,
-                      **{f"lr_{k}": opt.param_groups[0]["lr"] for k, opt in optimizers.items()},
-                      **{k: v.item() for k, v in values.items()}}
-            run_state.append_train_log(out_dir, record)
-            bar.set_postfix({"g": f"{record['g/total']:.4g}"}, refresh=False)
-            busy, window_count = 0.0, 0
-        if validator and (iteration % train["validate_every"] == 0 or last):
-            run_state.append_val_log(out_dir, validator(nets.model, iteration))
-        if iteration % train["checkpoint_every"] == 0 or last:
-            save(iteration)
-        bar.update(1)
-        if stop_after is not None and iteration >= stop_after:
-            bar.close()
-            return None
-    bar.close()
-    save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
-    return _publish(final_path, publish_to)
+
+def _open_run(out_dir: Path, manifest: dict, device: torch.device) -> tuple[Path, dict] | None:
+    """The checkpoint (path, state) to continue from, or None to start afresh.
+
+    ``out_dir`` continues when its manifest describes the same run (:func:`~srrepro.training.manifest.changed_keys`
+    is empty) or this run cut shorter (:func:`~srrepro.training.manifest.extends`: only ``train.iterations`` grew;
+    the old final model is then deleted and the manifest records the extension). Any other run in it is moved aside
+    whole (:func:`~srrepro.training.run_state.move_aside`), so nothing of it mixes into the new one.
+    """
+    previous = _read_manifest(out_dir / MANIFEST)
+    changed = changed_keys(previous, manifest) if previous else ["manifest.json (missing or unreadable)"]
+    if previous and (not changed or extends(previous, manifest)):
+        resumed = run_state.load_latest_checkpoint(out_dir, device)
+        if resumed and changed:
+            old, new = previous["variant"]["train"]["iterations"], manifest["variant"]["train"]["iterations"]
+            (out_dir / FINAL_MODEL).unlink(missing_ok=True)
+            extension = {"from_iterations": old, "resumed_at": resumed[1]["iteration"],
+                         "git_commit": manifest["git_commit"]}
+            write_text(out_dir / MANIFEST, json.dumps({**previous, "variant": manifest["variant"],
+                                                       "extended": [*previous.get("extended", []), extension]},
+                                                      indent=2))
+            run_state.note(f"train.iterations grew from {old} to {new}: continuing the run in {out_dir} "
+                           f"(its final model of {old} iterations is deleted)")
+        return resumed
+    if run_state.has_run_files(out_dir):
+        moved = run_state.move_aside(out_dir)
+        run_state.note(f"run folder {out_dir} held a different run (changed: {', '.join(changed)}); moved it to "
+                       f"{moved}; training afresh")
+    return None
+
+
+def _start_afresh(out_dir: Path, manifest: dict) -> None:
+    """Clear what an attempt killed before its first checkpoint left, then write the manifest."""
+    run_state.truncate_logs(out_dir, -1)
+    shutil.rmtree(out_dir / run_state.TENSORBOARD_DIR, ignore_errors=True)
+    (out_dir / FINAL_MODEL).unlink(missing_ok=True)
+    write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2))
+    pruning = manifest["pruning"]
+    if pruning is not None and pruning["source"] == "measured":
+        run_state.append_train_log(out_dir, {"iteration": 0, "event": "pruning", **{
+            k: pruning[k] for k in ("kept_per_block", "fraction_pruned", "generator_parameters_before",
+                                    "generator_parameters")}})
 
 
 def _publish(final_path: Path, publish_to) -> Path:

@@ -1,8 +1,10 @@
-"""The manifest of a training run: resolved variant, seed, data, initialisation, code and package versions, assets."""
+"""The manifest of a training run: resolved variant, seed, data, initialisation, code and package versions, assets;
+and which of its settings make a run folder hold "the same run" as a new request."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import subprocess
 from pathlib import Path
@@ -12,9 +14,20 @@ import torch
 
 import srrepro
 
+# The variant key whose growth only extends a run's schedule: the iterations before it are the same steps.
+SCHEDULE_LENGTH = "variant.train.iterations"
+
 
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """sha256 of the relative names and sizes of the files below ``folder`` (cheap: no file is read)."""
+    folder = Path(folder)
+    listing = "".join(f"{p.relative_to(folder).as_posix()}\t{p.stat().st_size}\n"
+                      for p in sorted(folder.rglob("*")) if p.is_file())
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def _git_commit() -> str | None:
@@ -27,10 +40,12 @@ def _git_commit() -> str | None:
 
 
 def run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options, perceptual_source,
-              pruning=None) -> dict:
+                 pruning=None) -> dict:
     return {
-        "variant": cfg, "seed": seed, "threads": threads, "device": str(device),
+        "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
         "data_dir": str(data_dir), "val_dir": str(val_dir) if val_dir else None,
+        "data_fingerprint": {"train": folder_fingerprint(data_dir),
+                             "val": folder_fingerprint(val_dir) if val_dir else None},
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}
                             if init_checkpoint else None),
         "git_commit": _git_commit(),
@@ -39,3 +54,32 @@ def run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint,
         "assets": {"provenance": (asset_options or {}).get("provenance"), "perceptual": perceptual_source},
         "pruning": pruning,
     }
+
+
+def _identity(manifest: dict) -> dict:
+    """What makes two runs the same run: the resolved variant, the seed, the initialising weights (by content) and
+    the training and validation data (by file names and sizes). Paths, versions, threads and device may differ."""
+    init = manifest.get("init_checkpoint") or {}
+    return {"variant": manifest.get("variant"), "seed": manifest.get("seed"), "init_checkpoint": init.get("sha256"),
+            "data": manifest.get("data_fingerprint")}
+
+
+def _flatten(value, prefix: str = "") -> dict:
+    if isinstance(value, dict) and value:
+        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def changed_keys(previous: dict, current: dict) -> list[str]:
+    """Dotted keys of the run identity (e.g. ``variant.train.lr_g``, ``seed``, ``init_checkpoint``) whose values
+    differ between two manifests."""
+    old, new = _flatten(_identity(previous)), _flatten(_identity(current))
+    missing = object()
+    return sorted(k for k in old.keys() | new.keys() if old.get(k, missing) != new.get(k, missing))
+
+
+def extends(previous: dict, current: dict) -> bool:
+    """True when ``current`` only lengthens ``previous``: more iterations, every other identity key unchanged
+    (milestones included). Its first iterations are then the same steps, so the old run can continue."""
+    return (changed_keys(previous, current) == [SCHEDULE_LENGTH]
+            and current["variant"]["train"]["iterations"] > previous["variant"]["train"]["iterations"])
