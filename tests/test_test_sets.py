@@ -36,3 +36,15 @@ def test_the_command_names_a_bad_dataset_argument(tmp_path, capsys):
     assert code == 1
     assert "none" in capsys.readouterr().err
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_released_weights_unavailable_read_na_with_the_fetch_command(mirror_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SRREPRO_RELEASED_URL", "http://127.0.0.1:9/")  # the discard port: refused at once
+    prepare_dataset("Set5", tmp_path / "Set5", 4, mirror=mirror_dir / "SelfExSR")
+    rows = evaluate_on_test_sets("released:fasrgan", "released_fasrgan", {"Set5": tmp_path / "Set5"},
+                                 tmp_path / "sr", ["psnr", "lpips"], tmp_path / "m.csv", scale=4,
+                                 asset_options={"cache_dir": tmp_path / "cache"})
+    assert len(rows) == 5 * 2 and rows["value"].isna().all()
+    assert set(rows["note"]) == {"asset 'released-fasrgan-g' unavailable: fetch it with `srrepro assets "
+                                 "released-fasrgan-g` or supply assets.local.released-fasrgan-g"}
+    assert (tmp_path / "sr").is_dir() and not any((tmp_path / "sr").iterdir())

@@ -20,10 +20,14 @@ from srrepro.errors import ConfigError
 def workflow_schema(schema_path: str | Path) -> dict:
     """The configuration schema with the registries' enums and the variant format filled in."""
     from srrepro.metrics import image_metrics
+    from srrepro.models.released import RELEASED_MODELS
     from srrepro.training.variant import variant_schema
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     schema["properties"]["evaluation"]["properties"]["metrics"]["items"] = {"enum": image_metrics()}
+    released = schema["properties"]["released"]["properties"]
+    released["models"]["items"] = {"enum": list(RELEASED_MODELS)}
+    released["unverified_files"]["propertyNames"] = {"enum": list(RELEASED_MODELS)}
     variant = variant_schema()
     variant["required"] = ["label", "procedure", "generator", "train"]
     variant["properties"]["train"]["required"] = ["iterations", "batch_size", "hr_patch"]

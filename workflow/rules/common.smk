@@ -1,7 +1,9 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
+from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX, model_id
 from srrepro.reporting.table_specs import FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, recognition_models
+
 
 def interpreter():
     """The Python that runs Snakemake, named stably: `python -m snakemake` and the `snakemake` script of the same
@@ -22,13 +24,14 @@ TEST_SETS = config["data"]["test"]
 REPORT = config["reports"]
 SCALE_NOTE = REPORT["scale_note"]
 TIMING_SET = REPORT.get("timing_dataset", TEST_SETS[0])
+RELEASED = config.get("released", {})
 
 
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     variant=r"[a-z0-9_]+",
     seed=r"\d+",
-    model=r"hr|bicubic|[a-z0-9_]+-s\d+",
+    model=r"hr|bicubic|released_[a-z0-9_]+|[a-z0-9_]+-s\d+",
 
 
 def trained_models():
@@ -36,9 +39,25 @@ def trained_models():
     return [f"{v}-s{s}" for v in VARIANTS for s in SEEDS]
 
 
+def released_models():
+    """The authors' released models evaluated here: ``released_<name>`` -> name (config key released.models)."""
+    return {model_id(name): name for name in RELEASED.get("models", [])}
+
+
 def evaluated_models():
-    """Every model whose SR images are evaluated: bicubic and the trained models."""
-    return ["bicubic"] + trained_models()
+    """Every model whose SR images are evaluated: bicubic, the trained models and the released ones."""
+    return ["bicubic"] + trained_models() + list(released_models())
+
+
+def model_spec(model):
+    """What `srrepro evaluate-model --model` runs for a model name: 'bicubic', a trained model file, or a released
+    model (the pinned download, or the file(s) of released.unverified_files)."""
+    if model == "bicubic":
+        return "bicubic"
+    if model in released_models():
+        name = released_models()[model]
+        return RELEASED.get("unverified_files", {}).get(name, f"{SPEC_PREFIX}{name}")
+    return trained_model_file(model)
 
 
 def paper_tables():
@@ -70,9 +89,11 @@ def mirror_option():
 
 
 def asset_options():
-    local = config.get("assets", {}).get("local", {})
-    pairs = " ".join(f"--asset {name}={path}" for name, path in local.items())
-    return f"--asset-cache {ASSETS} {pairs}".strip()
+    assets = config.get("assets", {})
+    options = [f"--asset-cache {ASSETS}"] + [f"--asset {name}={path}" for name, path in assets.get("local", {}).items()]
+    if assets.get("mirror"):
+        options.append(f"--asset-mirror {assets['mirror']}")
+    return " ".join(options)
 
 
 def threads_per_job():
@@ -90,7 +111,8 @@ def validation_data(wildcards):
 
 
 def model_file(wildcards):
-    return [] if wildcards.model == "bicubic" else [trained_model_file(wildcards.model)]
+    """The trained model file a model name needs as input (none for bicubic and released models)."""
+    return [trained_model_file(wildcards.model)] if wildcards.model in trained_models() else []
 
 
 def training_spec(variant):
@@ -126,8 +148,10 @@ def model_analysis_spec():
     return json.dumps(spec)
 
 
-def _labels():
-    return {"bicubic": "Bicubic", **{v: VARIANTS[v]["label"] for v in VARIANTS}}
+def labels():
+    """Display label of every model: bicubic, the variants (config labels) and the released models."""
+    released = {model: RELEASED_MODELS[name].label for model, name in released_models().items()}
+    return {"bicubic": "Bicubic", **{v: VARIANTS[v]["label"] for v in VARIANTS}, **released}
 
 
 def _curve_logs():
@@ -145,12 +169,12 @@ def figure_inputs(wildcards):
         variants = [v for v in REPORT.get("curves", {}).values() if v in VARIANTS]
         return [f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in variants for s in SEEDS]
     dataset = REPORT["qualitative"]["dataset"]
-    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}" for m in evaluated_models()]
+    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}" for m in ["bicubic"] + trained_models()]
 
 
 def figure_spec(figure):
     if figure == "fig5":
-        spec = {"summary": f"{RESULTS}/summary.csv", "dataset": REPORT["tradeoff_dataset"], "labels": _labels()}
+        spec = {"summary": f"{RESULTS}/summary.csv", "dataset": REPORT["tradeoff_dataset"], "labels": labels()}
     elif figure == "fig13":
         splits = {k: v for k, v in REPORT.get("splits", {}).items() if v in VARIANTS}
         spec = {"summary": f"{RESULTS}/summary.csv", "dataset": REPORT["split_dataset"], "splits": splits}
@@ -158,10 +182,10 @@ def figure_spec(figure):
         spec = {"val_logs": _curve_logs()}
     else:
         dataset = REPORT["qualitative"]["dataset"]
-        labels = _labels()
+        names = labels()
         sr_dirs = {
-            (labels[m] if m == "bicubic" else f"{labels[m.rsplit('-s', 1)[0]]} (seed {m.rsplit('-s', 1)[1]})"): f"{RESULTS}/sr/{m}/{dataset}"
-            for m in evaluated_models()
+            (names[m] if m == "bicubic" else f"{names[m.rsplit('-s', 1)[0]]} (seed {m.rsplit('-s', 1)[1]})"): f"{RESULTS}/sr/{m}/{dataset}"
+            for m in ["bicubic"] + trained_models()
             if m == "bicubic" or m.endswith(f"-s{SEEDS[0]}")
         }
         spec = {"hr_dir": f"{DATA}/{dataset}/HR", "sr_dirs": sr_dirs, "crop": REPORT["qualitative"]["crop"]}

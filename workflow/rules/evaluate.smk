@@ -15,7 +15,7 @@ rule evaluate_model:
     params:
         cli=SRREPRO,
         scale=SCALE,
-        model=lambda w, input: input.model[0] if input.model else "bicubic",
+        model=lambda w: model_spec(w.model),
         datasets=" ".join(f"--dataset {d}={DATA}/{d}" for d in TEST_SETS),
         metrics=",".join(config["evaluation"]["metrics"]),
         tile=f"--tile {config['evaluation']['tile']}" if config["evaluation"].get("tile") else "",
@@ -24,3 +24,9 @@ rule evaluate_model:
         "{params.cli} evaluate-model --model {params.model} --name {wildcards.model} {params.datasets}"
         " --sr-root {output.sr} --metrics {params.metrics} --out {output.metrics} --scale {params.scale}"
         " --threads {threads} {params.tile} {params.assets} > {log} 2>&1"
+
+
+# The authors' released weights through the same inference and metrics (config key released.models).
+rule released:
+    input:
+        [f"{RESULTS}/metrics/{m}.csv" for m in released_models()],

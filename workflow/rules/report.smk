@@ -20,7 +20,7 @@ rule overview_table:
         "logs/report/overview.log",
     params:
         cli=SRREPRO,
-        labels=json.dumps({v: VARIANTS[v]["label"] for v in VARIANTS}),
+        labels=json.dumps(labels()),
     shell:
         "{params.cli} overview {input} --title 'All models on every test set' --labels {params.labels:q}"
         " --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"

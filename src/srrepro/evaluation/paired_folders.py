@@ -65,6 +65,12 @@ def measure_folder(sr_dir, hr_dir, metrics: list[str], built: dict, unavailable:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def unavailable_rows(hr_dir, metrics: list[str], reason: str, *, model: str = "", dataset: str = "") -> pd.DataFrame:
+    """Tidy rows saying that every metric of every HR image is n/a for ``reason`` (the model could not be run)."""
+    rows = [_row(model, dataset, path.stem, name, np.nan, reason) for path in list_images(hr_dir) for name in metrics]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 def evaluate_folder(
     sr_dir: str | Path,
     hr_dir: str | Path,

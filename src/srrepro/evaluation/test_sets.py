@@ -14,7 +14,8 @@ import pandas as pd
 
 from srrepro.atomic import atomic_path
 from srrepro.data.prepared import hr_folder, lr_folder
-from srrepro.evaluation.paired_folders import COLUMNS, build_metrics, measure_folder
+from srrepro.errors import AssetUnavailable
+from srrepro.evaluation.paired_folders import COLUMNS, build_metrics, measure_folder, unavailable_rows
 from srrepro.inference import load_upscaler, upscale_with
 
 
@@ -22,8 +23,21 @@ def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.Pa
                           metrics: list[str], out_csv: str | os.PathLike, *, scale: int, tile: int | None = None,
                           asset_options: dict | None = None) -> pd.DataFrame:
     """Upscale and evaluate ``model`` ('bicubic' or a model spec) on every prepared set of ``datasets``
-    (set name → prepared folder); write the rows atomically to ``out_csv`` and return them."""
-    upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
+    (set name → prepared folder); write the rows atomically to ``out_csv`` and return them.
+
+    When the model's weights are an asset that cannot be obtained here (the authors' released weights offline), every
+    value is n/a with the reason and the command that fetches them, and no SR image is written.
+    """
+    try:
+        upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
+    except AssetUnavailable as err:
+        reason = f"{err.reason}: fetch it with `srrepro assets {err.name}` or supply {err.config_key}"
+        Path(sr_root).mkdir(parents=True, exist_ok=True)  # the workflow's output folder, empty
+        rows = pd.concat([unavailable_rows(hr_folder(folder), metrics, reason, model=name, dataset=dataset)
+                          for dataset, folder in datasets.items()], ignore_index=True)
+        with atomic_path(out_csv) as tmp:
+            rows.to_csv(tmp, index=False)
+        return rows
     built, unavailable = build_metrics(metrics, scale=scale, asset_options=asset_options)
     frames = []
     for dataset, folder in datasets.items():

@@ -29,7 +29,13 @@ from srrepro.errors import ConfigError
 from srrepro.models.checkpoints import load_official, save_model
 from srrepro.models.registry import build_model
 
-SPEC_PREFIX = "released:"
+SPEC_PREFIX = "released:"  # a model spec naming a released model: released:<name>
+MODEL_PREFIX = "released_"  # the name under which a released model's results appear: released_<name>
+
+
+def model_id(name: str) -> str:
+    """The name of released model ``name``'s results in metric files, the summary and the tables."""
+    return f"{MODEL_PREFIX}{name}"
 
 
 @dataclass(frozen=True)
