@@ -47,6 +47,7 @@ def _config(mirror: Path, assets: Path) -> dict:
         evaluation={"metrics": ["psnr", "ssim", "rmse", "lpips", "pi"], "tile": None, "recognition_limit": 10},
     )
     config["paths"]["assets"] = str(assets)
+    config["released"] = {"models": ["esrgan"]}  # offline: evaluated as n/a, with the command that fetches it
     config["reports"].update(
         datasets={"Set5": "Set5", "Set14": "Set5", "Urban100": None}, tradeoff_dataset="Set5", split_dataset="Set5",
         timing_dataset="Set5", splits={}, curves={"FASRGAN": "fasrgan"}, qualitative={"dataset": "Set5", "crop": 32},
@@ -103,7 +104,7 @@ def test_dvc_repro_runs_every_stage(project):
             "reports/index.html"} <= outs
     # one metrics file per evaluated model
     assert sorted(p.name for p in (root / "results" / "metrics").iterdir()) == [
-        "bicubic.csv", "esrgan-s0.csv", "fasrgan-s0.csv"]
+        "bicubic.csv", "esrgan-s0.csv", "fasrgan-s0.csv", "released_esrgan.csv"]
 
 
 def test_default_target_is_complete(project):
@@ -141,7 +142,11 @@ def test_paper_tables(project):
     assert len(psnr) == 5 and cell["ours_mean"] == pytest.approx(psnr.mean(), abs=1e-9)
     assert cell["paper"] == 30.46 and not cell["substitute"] and pd.isna(cell["ours_std"])  # one seed
     assert cell["difference"] == pytest.approx(cell["ours_mean"] - 30.46)
-    assert cell["released"] == "released_esrgan" and cell["released_note"] == RELEASED_NOT_EVALUATED
+    assert cell["released"] == "released_esrgan" and pd.isna(cell["released_value"])
+    assert cell["released_note"] == ("asset 'released-esrgan' unavailable: fetch it with `srrepro assets released-esrgan` "
+                                     "or supply assets.local.released-esrgan")  # offline
+    fs = long[(long["method"] == "Fs-SRGAN") & (long["dataset"] == "Set5") & (long["metric"] == "PSNR")].iloc[0]
+    assert fs["released_note"] == RELEASED_NOT_EVALUATED  # not in released.models
     pi = long[(long["method"] == "FASRGAN") & (long["dataset"] == "Set5") & (long["metric"] == "PI")].iloc[0]
     assert pd.isna(pi["ours_mean"]) and "nrqm-model" in pi["note"]
     urban = long[(long["method"] == "FASRGAN") & (long["dataset"] == "Urban100")].iloc[0]
@@ -176,7 +181,7 @@ def test_paper_tables(project):
 def test_overview_and_model_analysis(project):
     root, _ = project
     overview = pd.read_csv(root / "reports" / "tables" / "overview.csv", index_col=0, dtype=str)
-    assert list(overview.index) == ["Bicubic", "ESRGAN", "FASRGAN"]
+    assert list(overview.index) == ["Bicubic", "ESRGAN", "FASRGAN", "ESRGAN (released)"]
     means = _summary(root)
     for label, model in (("Bicubic", "bicubic"), ("ESRGAN", "esrgan"), ("FASRGAN", "fasrgan")):
         assert overview.loc[label, "Set5 PSNR"] == f"{means[(model, 'psnr')]:.2f}"

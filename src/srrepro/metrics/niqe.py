@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.ndimage import correlate
 from scipy.special import gamma
@@ -117,7 +119,12 @@ class NIQEMetric:
             y = y[self.shave : -self.shave, self.shave : -self.shave]
         if min(y.shape) < 2 * BLOCK:  # the half-size scale must still hold a 96x96 block, and the covariance 2 rows
             raise MetricUnavailable("niqe", f"image {y.shape[1]}x{y.shape[0]} is smaller than NIQE's {2 * BLOCK} px minimum")
-        return niqe_quality(y, self.mu, self.cov)
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # NaN block features are part of the algorithm
+                return niqe_quality(y, self.mu, self.cov)
+        except np.linalg.LinAlgError as err:  # every block flat: no usable statistics (e.g. an early, blank output)
+            raise MetricUnavailable("niqe", f"undefined for this image ({err}: no textured 96x96 block)") from err
 
 
 @register_metric("niqe", needs_reference=False, lower_is_better=True, needs_assets=True,
