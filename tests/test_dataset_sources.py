@@ -20,7 +20,7 @@ from srrepro.data.dataset_cache import content_sha256, fetch_dataset
 from srrepro.data.datasets import list_dataset_names
 
 CONFIG_NAMES = ["Set5", "Set14", "BSD100", "Urban100", "Manga109", "DIV2K_train", "DIV2K_valid", "PIRM_val",
-                "PIRM_test", "RealSR_V3", "OST300", "OST_train"]
+                "PIRM_test", "RealSR_V3", "OST300", "OST_train", "Flickr2K"]
 
 
 def test_every_config_dataset_is_declared_with_licence_and_layout():
@@ -50,7 +50,7 @@ def test_checksums_well_formed_and_published_ones_for_div2k():
 
 
 def test_user_supplied_sets_have_no_download_and_name_their_key():
-    for name in ("Manga109", "PIRM_val", "PIRM_test", "OST300", "OST_train", "ImageNet_val"):
+    for name in ("Manga109", "PIRM_val", "PIRM_test", "OST300", "OST_train", "Flickr2K", "ImageNet_val"):
         source = get_source(name)
         assert source.user_supplied and source.checksum_status == CHECKSUM_USER
     assert "forbids redistribution" in get_source("Manga109").licence

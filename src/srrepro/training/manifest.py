@@ -27,15 +27,17 @@ def _git_commit() -> str | None:
 
 
 def run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options, perceptual_source,
-              pruning=None) -> dict:
+                 pruning=None, prior_source=None) -> dict:
+    """``data_dir``: a folder, a pool (list) or {folder: ratio}, as :func:`srrepro.training.patches.describe_data`."""
     return {
         "variant": cfg, "seed": seed, "threads": threads, "device": str(device),
-        "data_dir": str(data_dir), "val_dir": str(val_dir) if val_dir else None,
+        "data_dir": data_dir, "val_dir": str(val_dir) if val_dir else None,
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}
                             if init_checkpoint else None),
         "git_commit": _git_commit(),
         "versions": {"srrepro": srrepro.__version__, "python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__, "cuda": torch.version.cuda},
-        "assets": {"provenance": (asset_options or {}).get("provenance"), "perceptual": perceptual_source},
+        "assets": {"provenance": (asset_options or {}).get("provenance"), "perceptual": perceptual_source,
+                   "segmentation_prior": prior_source},
         "pruning": pruning,
     }
