@@ -95,6 +95,7 @@ def _set(path: str, value):
     (_set("variants.spsagan.train_data", {"demo_train_scenes": 0, "demo_train": 1}),
      "config key 'variants.spsagan.train_data.demo_train_scenes': 0 is less than or equal to the minimum of 0"),
     (_set("data.train", "DIV2K_trian"), "config key 'data.train': 'DIV2K_trian' is not one of "),
+    (_set("scale", 2), "config key 'variants.rrdb_psnr.generator.scale' (also in "),
     (_set("variants.spsa_seg.generator.prior", "ost"),
      "asset 'sftgan-seg' (segmentation_OST_bic.pth: SFTGAN OutdoorSceneSeg segmentation network (local file only)) "
      "needed by variant(s) spsa_seg is in none of: config key 'assets.local.sftgan-seg' (not set);"),

@@ -123,7 +123,7 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     problems, needs = [], {}
     for name, variant in config["variants"].items():
         try:
-            resolved = resolve_variant(variant, key=f"variants.{name}")
+            resolved = resolve_variant({"scale": config["scale"], **variant}, key=f"variants.{name}")
         except ConfigError as err:
             problems += str(err).removeprefix("invalid variant:\n  ").split("\n  ")
             continue
@@ -202,3 +202,33 @@ def _asset_problem(config: dict, name: str, users: list[str]) -> str:
         where.append(f"the data mirror {config['data']['mirror']}")
     return (f"asset '{name}' ({asset.filename}: {asset.description}) needed by variant(s) {', '.join(users)} is "
             f"in none of: {'; '.join(where)}; supply the file with the config key '{asset.config_key}'")
+
+
+def training_datasets(config: dict, variant: str) -> dict[str, float | None]:
+    """Dataset name → sampling ratio (None: one pool) of a variant's training data: its ``train_data`` (a name,
+    a list = one pool of their images, or {name: ratio}), else ``data.train``."""
+    spec = config["variants"][variant].get("train_data", config["data"]["train"])
+    if isinstance(spec, str):
+        return {spec: None}
+    if isinstance(spec, list):
+        return dict.fromkeys(spec)
+    return dict(spec)
+
+
+def workflow_datasets(config: dict) -> list[str]:
+    """Every dataset the workflow prepares: the training data of every variant, the validation and test sets."""
+    names = {config["data"]["train"], *config["data"]["test"]}
+    if config["data"].get("validation"):
+        names.add(config["data"]["validation"])
+    for variant in config["variants"]:
+        names.update(training_datasets(config, variant))
+    return sorted(names)
+
+
+def training_data_arguments(config: dict, variant: str, root: str) -> str:
+    """``srrepro train`` arguments for a variant's training data prepared under ``root``: ``--data`` per dataset,
+    and ``--data-ratio`` for a mixture (e.g. SPSAGAN's OST_train:DIV2K_train = 10:1)."""
+    datasets = training_datasets(config, variant)
+    arguments = " ".join(f"--data {root}/{name}" for name in datasets)
+    ratios = list(datasets.values())
+    return arguments + (f" --data-ratio {':'.join(f'{r:g}' for r in ratios)}" if ratios[0] is not None else "")

@@ -1,20 +1,8 @@
 # Training: one job per (variant, seed). Checkpoints live beside the final model and are not declared as outputs,
-# so Snakemake never deletes them and an interrupted job resumes from the last one.
+# so Snakemake never deletes them and an interrupted job resumes from the last one. A variant trains on its
+# train_data (one dataset, a pool of several, or a mixture drawn by ratio), else on data.train.
 
-from srrepro.config import workflow_asset_files
-
-
-def training_data(wildcards):
-    return [f"{DATA}/{name}" for name in training_datasets(wildcards.variant)]
-
-
-def training_data_option(variant):
-    """--data per dataset, and --data-ratio for a mixture (e.g. SPSAGAN's OST_train:DIV2K_train = 10:1)."""
-    datasets = training_datasets(variant)
-    option = " ".join(f"--data {DATA}/{name}" for name in datasets)
-    ratios = list(datasets.values())
-    return option + (f" --data-ratio {':'.join(f'{r:g}' for r in ratios)}" if ratios[0] is not None else "")
-
+from srrepro.config import training_data_arguments, training_datasets, workflow_asset_files
 
 # assets.local plus the assets without a download source found in the data mirror (SFTGAN's segmentation weights)
 TRAIN_ASSETS = " ".join(f"--asset {name}={path}" for name, path in workflow_asset_files(config).items())
@@ -22,7 +10,7 @@ TRAIN_ASSETS = " ".join(f"--asset {name}={path}" for name, path in workflow_asse
 
 rule train:
     input:
-        data=training_data,
+        data=lambda w: [f"{DATA}/{name}" for name in training_datasets(config, w.variant)],
         val=validation_data,
         init=init_checkpoint,
     output:
@@ -35,7 +23,7 @@ rule train:
     params:
         cli=SRREPRO,
         variant=lambda w: training_spec(w.variant),
-        data=lambda w: training_data_option(w.variant),
+        data=lambda w: training_data_arguments(config, w.variant, DATA),
         run_dir=lambda w: f"{RESULTS}/train/{w.variant}/seed{w.seed}",
         val=lambda w, input: f"--val {input.val[0]}" if input.val else "",
         init=lambda w, input: f"--init {input.init[0]}" if input.init else "",

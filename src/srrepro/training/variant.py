@@ -282,8 +282,8 @@ def _network_spec(cfg: dict) -> str:
 def check_networks(cfg: dict, key: str = "", noun: str = "config key") -> None:
     """Build the networks of a resolved variant on the meta device (no memory, no weights) and run the
     discriminator on an HR patch: refuses a GAN procedure without a discriminator, a fine-grained objective whose
-    discriminator has no map output, and an HR patch the discriminator cannot take. Specifications already checked
-    in this process are not built again."""
+    discriminator has no map output, an HR patch the discriminator cannot take and a generator whose scale is not
+    the variant's. Specifications already checked in this process are not built again."""
     spec = _network_spec(cfg)
     if spec in _CHECKED:
         return
@@ -299,6 +299,10 @@ def check_networks(cfg: dict, key: str = "", noun: str = "config key") -> None:
             except (ValueError, RuntimeError) as err:
                 raise ConfigError(f"{noun} '{at}train.hr_patch' ({patch}) does not fit the discriminator: "
                                   f"{' '.join(str(err).split())}") from err
+    scale = getattr(nets.trunk, "scale", cfg["scale"])
+    if scale != cfg["scale"]:
+        raise ConfigError(f"{noun} '{at}generator.scale': the generator upscales x{scale}, the data x{cfg['scale']} "
+                          f"(the configuration's scale); set generator.scale: {cfg['scale']}")
     if objective is not None and objective.fine_grained and not isinstance(out, tuple):
         arch = cfg.get("discriminator", cfg["generator"])["arch"]
         where = "discriminator.arch" if "discriminator" in cfg else "generator.arch"
