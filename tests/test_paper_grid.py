@@ -171,6 +171,26 @@ def test_sampler_draws_the_dataset_by_ratio_then_an_image_and_resumes(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(mixture.sample(50), after))
 
 
+def test_train_command_takes_a_mixture_and_its_ratio(tmp_path):
+    from srrepro.cli import main
+
+    ost = _constant_dataset(tmp_path / "ost", 10, count=3)
+    div2k = _constant_dataset(tmp_path / "div2k", 200, count=1)
+    spec = {"procedure": "psnr", "generator": {"arch": "rrdbnet", "nf": 4, "nb": 1, "gc": 4},
+            "train": {**TRAIN, "hr_patch": 16}}
+    common = ["train", "--variant-json", json.dumps(spec), "--data", str(ost), "--data", str(div2k),
+              "--asset-cache", str(tmp_path / "cache")]
+    assert main([*common, "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "model.pt"),
+                 "--data-ratio", "10:1"]) == 0
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["data_dir"] == {str(ost): 10.0, str(div2k): 1.0}
+    assert main([*common, "--run-dir", str(tmp_path / "pool"), "--out", str(tmp_path / "pool.pt")]) == 0
+    assert json.loads((tmp_path / "pool" / "manifest.json").read_text())["data_dir"] == [str(ost), str(div2k)]
+    assert main([*common, "--run-dir", str(tmp_path / "bad"), "--out", str(tmp_path / "bad.pt"),
+                 "--data-ratio", "10"]) == 1
+    assert not (tmp_path / "bad").exists()
+
+
 def test_workflow_variants_train_on_their_mixture(tmp_path):
     paper = config("paper")["variants"]
     ost_div2k = {"OST_train": 10, "DIV2K_train": 1}
