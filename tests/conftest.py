@@ -99,3 +99,26 @@ def data_dir(tmp_path_factory) -> Path:
 def val_dir(tmp_path_factory) -> Path:
     """A tiny validation set: one random 32-px HR image and its exact x4 LR."""
     return write_paired_dataset(tmp_path_factory.mktemp("val"), count=1, size=32, seed=2)
+
+
+@pytest.fixture(scope="session")
+def sftgan_seg_file(tmp_path_factory) -> Path:
+    """A synthetic ``segmentation_OST_bic.pth`` in SFTGAN's own key layout (flat ``feature.N…`` and ``deconv``):
+    OutdoorSceneSeg with seeded random weights and non-trivial BatchNorm statistics, saved as a plain state dict
+    without ``num_batches_tracked`` (as torch 0.4.0, the release's version, wrote it)."""
+    from srrepro.models.segmentation_prior import OutdoorSceneSeg
+
+    torch.manual_seed(7)
+    net = OutdoorSceneSeg()
+    state = {}
+    for key, value in net.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        if key.endswith("running_mean"):
+            value = torch.randn_like(value) * 0.1
+        elif key.endswith("running_var"):
+            value = torch.rand_like(value) + 0.5
+        state[key] = value.clone()
+    path = tmp_path_factory.mktemp("sftgan") / "segmentation_OST_bic.pth"
+    torch.save(state, path)
+    return path

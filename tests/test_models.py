@@ -182,9 +182,11 @@ def test_outdoor_scene_seg_layout():
     keys = net.state_dict().keys()
     assert {"feature.0.weight", "feature.10.proj.0.weight", "feature.42.res.7.running_var", "feature.47.bias",
             "deconv.weight"} <= keys
-    assert "feature.11.proj.0.weight" not in keys
+    assert "feature.11.proj.0.weight" not in keys and len(keys) == 645
     torch.manual_seed(0)
     prior = build_model("spsagan", nf=8, nb=1, gc=4, prior="ost").prior
+    prior.net.load_state_dict(net.state_dict())
+    prior.loaded_from = "test: random weights"  # the asset path (attach_prior_weights) is tested in test_paper_grid
     probs = prior(torch.rand(1, 3, 32, 24))
     assert probs.shape == (1, 8, 32, 24)
     torch.testing.assert_close(probs.sum(1), torch.ones(1, 32, 24))

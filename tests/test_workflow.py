@@ -4,6 +4,7 @@ training job followed by real reruns."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -84,7 +85,8 @@ def test_lint_finds_nothing_but_the_absent_conda_environments(tmp_path):
     "mutate, expected",
     [
         (lambda c: c.update(sedes=[0]), "unknown config key 'sedes'"),
-        (lambda c: c["variants"]["rrdb_psnr"]["train"].update(iterations="many"), "variants.rrdb_psnr.train.iterations"),
+        (lambda c: c["variants"]["rrdb_psnr"]["train"].update(iterations="many"),  # a YAML anchor shared by three
+         "config key 'variants.fs_psnr.train.iterations' (also in fs_psnr_e2g1, rrdb_psnr): 'many' is not of type"),
         (lambda c: c["variants"]["esrgan"]["losses"].__setitem__("gan", -1.0) if "losses" in c["variants"]["esrgan"]
          else c["variants"]["esrgan"].update(losses={"gan": -1.0}), "variants.esrgan.losses.gan"),
         (lambda c: c["variants"]["esrgan"].update(init_from="nothing"), "variants.esrgan.init_from"),
@@ -97,7 +99,62 @@ def test_bad_config_stops_before_any_job(tmp_path, mutate, expected):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert expected in output, output[-3000:]
-    assert "Job stats" not in output
+    assert "Job stats" not in output and "Traceback" not in output
+
+
+def _unshared(config: dict) -> dict:
+    return json.loads(json.dumps(config))  # YAML anchors' mappings become separate objects
+
+
+def _with(path: str, value):
+    def mutate(text: str) -> str:
+        config = _unshared(yaml.safe_load(text))
+        *parents, last = path.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        node[last] = value
+        return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    return mutate
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (_with("variants.esrgan.generator.arch", "rrdbnett"),
+     "config key 'variants.esrgan.generator.arch': 'rrdbnett' is not one of attention_srgan, "),
+    (_with("variants.esrgan.procedure", "ragan_fa"),  # a GAN variant's mistake stops the PSNR pre-training too
+     "config key 'variants.esrgan.discriminator.arch': procedure 'ragan_fa' needs a discriminator with a "
+     "fine-grained map output, which 'vgg128' lacks"),
+    (_with("variants.spsa_seg.generator.prior", "ost"), "asset 'sftgan-seg' (segmentation_OST_bic.pth: "),
+    (lambda text: text + "seeds: [0]\n", "bad.yaml, line "),  # then: duplicate key 'seeds' (first at line N)
+])
+def test_config_mistake_is_one_line_before_any_job(tmp_path, mutate, expected):
+    """Snakemake prints the message alone (no traceback), exits non-zero and starts nothing, writes nothing."""
+    text = mutate((REPO / "config.yaml").read_text()).replace("assets: .cache/assets", f"assets: {tmp_path}/cache")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = _run(["--cores", "1", "--configfile", str(path)], cwd=tmp_path, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    (line,) = [line for line in output.splitlines() if "configuration error" in line]
+    assert line.startswith("srrepro: configuration error: ") and expected in line, output[-3000:]
+    if "line" in expected:
+        assert "duplicate key 'seeds' (first at line" in line
+    assert "Traceback" not in output and "Job stats" not in output, output[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".snakemake") == ["bad.yaml"]
+
+
+def test_each_variant_trains_on_its_prepared_mixture(tmp_path):
+    """The dry run prepares every dataset a variant trains on and passes the mixture and its ratio to the trainer."""
+    result = _run(["-n", "-p", "results/models/spsagan/seed0/model.pt"], cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert "prepare demo_train_scenes results/prepared/demo_train_scenes" in output
+    (spsagan,) = [line for line in output.splitlines() if "--run-dir results/train/spsagan/seed0" in line]
+    assert ("--data results/prepared/demo_train_scenes --data results/prepared/demo_train --data-ratio 10:1"
+            in spsagan)
+    (rrsb,) = [line for line in output.splitlines() if "--run-dir results/train/spsagan_rrsb_psnr/seed0" in line]
+    assert "--data results/prepared/demo_train --run-dir" in rrsb and "--data-ratio" not in rrsb
+    assert "--init results/models/spsa_seg/seed0/model.pt" in rrsb
+    assert "--init results/models/spsagan_rrsb_psnr/seed0/model.pt" in spsagan
 
 
 def test_table1_path_on_set5(mirror_dir, tmp_path):

@@ -149,11 +149,27 @@ def cmd_evaluate_model(args) -> None:
     print(f"{args.name}: {len(rows)} metric values on {len(args.dataset)} test sets -> {args.out}")
 
 
+def _training_data(args):
+    """One --data folder; several: one pool, or a mixture with --data-ratio (e.g. 10:1)."""
+    from srrepro.errors import ConfigError
+
+    if args.data_ratio is None:
+        return args.data[0] if len(args.data) == 1 else list(args.data)
+    try:
+        ratios = [float(r) for r in args.data_ratio.split(":")]
+    except ValueError:
+        ratios = []
+    if len(ratios) != len(args.data):
+        raise ConfigError(f"--data-ratio {args.data_ratio!r} must be {len(args.data)} numbers separated by ':', "
+                          f"one per --data folder")
+    return dict(zip(args.data, ratios))
+
+
 def cmd_train(args) -> None:
     from srrepro.training import train_variant
 
-    final = train_variant(json.loads(args.variant_json), args.data, args.run_dir, seed=args.seed, threads=args.threads,
-                          val_dir=args.val, init_checkpoint=args.init, asset_options=_asset_options(args),
+    final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
+                          threads=args.threads, val_dir=args.val, init_checkpoint=args.init, asset_options=_asset_options(args),
                           publish_to=args.out)
     print(f"final model: {final}")
 
@@ -285,7 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one variant (resumes from the run folder's last checkpoint)")
     p.add_argument("--variant-json", required=True, help="the variant's configuration as JSON")
-    p.add_argument("--data", required=True, help="prepared training dataset folder (HR/, LR_x4/)")
+    p.add_argument("--data", required=True, action="append",
+                   help="prepared training dataset folder (HR/, LR_x4/); repeat for several (one pool of images)")
+    p.add_argument("--data-ratio", help="sample the --data folders by this ratio, e.g. 10:1 (the folder is drawn "
+                   "first, then an image)")
     p.add_argument("--run-dir", required=True, help="folder for checkpoints, logs and the manifest")
     p.add_argument("--out", type=_output_file, required=True, help="where to copy the final model")
     p.add_argument("--seed", type=int, default=0)

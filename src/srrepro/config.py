@@ -1,14 +1,21 @@
 """Validating the workflow configuration before any job runs.
 
 The structure is ``workflow/schemas/config.schema.yaml``; its enums and the variant format are filled in here from
-the registries (metrics, procedures, architectures, training settings of :mod:`srrepro.training.variant`), so no
-list of allowed values is written twice. Every variant is then resolved as training would resolve it (loss terms of
-its procedure, build options against the architecture's signature). Error messages name the offending key as a
-dotted path (e.g. ``variants.fasrgan.train.lr_g``) and the allowed values.
+the registries (metrics, datasets, procedures, architectures, training settings of :mod:`srrepro.training.variant`),
+so no list of allowed values is written twice. Every variant is then resolved as training would resolve it (loss
+terms of its procedure, build options against the architecture's signature, its networks built on the meta device
+and checked against the procedure), and the assets its networks need without a download source (SFTGAN's
+segmentation weights) must be at hand. The configuration files themselves are re-read to refuse duplicate keys,
+which YAML loaders (Snakemake's included) silently resolve to the last one.
+
+Error messages name the offending key as a dotted path (e.g. ``variants.fasrgan.train.lr_g``) and the allowed
+values; a single problem is one line.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import jsonschema
@@ -16,9 +23,42 @@ import yaml
 
 from srrepro.errors import ConfigError
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def check_duplicate_keys(path: str | os.PathLike) -> None:
+    """Refuse a YAML file in which one mapping repeats a key (merge keys ``<<`` may be overridden, as YAML means)."""
+    path = Path(path)
+    try:
+        root = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
+    except OSError as err:
+        raise ConfigError(f"config file {path}: cannot be read: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path}: not valid YAML: {' '.join(str(err).split())}") from err
+    seen_nodes, stack = set(), [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                if key.tag != _MERGE_TAG and isinstance(key, yaml.ScalarNode):
+                    line = key.start_mark.line + 1
+                    if key.value in first:
+                        raise ConfigError(f"config file {path}, line {line}: duplicate key '{key.value}' (first at "
+                                          f"line {first[key.value]}); YAML would silently keep the last one, "
+                                          f"remove one of them")
+                    first[key.value] = line
+                stack += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+
 
 def workflow_schema(schema_path: str | Path) -> dict:
     """The configuration schema with the registries' enums and the variant format filled in."""
+    from srrepro.data.datasets import list_dataset_names
     from srrepro.metrics import image_metrics
     from srrepro.models.released import RELEASED_MODELS
     from srrepro.training.variant import variant_schema
@@ -28,6 +68,11 @@ def workflow_schema(schema_path: str | Path) -> dict:
     released = schema["properties"]["released"]["properties"]
     released["models"]["items"] = {"enum": list(RELEASED_MODELS)}
     released["unverified_files"]["propertyNames"] = {"enum": list(RELEASED_MODELS)}
+    data = schema["properties"]["data"]["properties"]
+    dataset = {"enum": list_dataset_names()}
+    data["train"] = dataset
+    data["validation"] = {"anyOf": [{"type": "null"}, dataset]}
+    data["test"]["items"] = dataset
     variant = variant_schema()
     variant["required"] = ["label", "procedure", "generator", "train"]
     variant["properties"]["train"]["required"] = ["iterations", "batch_size", "hr_patch"]
@@ -35,20 +80,67 @@ def workflow_schema(schema_path: str | Path) -> dict:
     return schema
 
 
+_VARIANT_KEY = re.compile(r"config key 'variants\.([^.']+)\.([^']*)'(.*)", re.S)
+
+
+def _merge_shared(problems: list[str]) -> list[str]:
+    """One line for one mistake made in several variants at once (a YAML anchor they share): the first variant's
+    key, then "(also in <other variants>)"."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    lines: list[str | tuple[str, str]] = []
+    for problem in problems:
+        match = _VARIANT_KEY.fullmatch(problem)
+        if not match:
+            lines.append(problem)
+            continue
+        key = (match[2], match[3])
+        if key not in groups:
+            groups[key] = []
+            lines.append(key)
+        groups[key].append(match[1])
+    merged = []
+    for line in lines:
+        if isinstance(line, str):
+            merged.append(line)
+            continue
+        first, *others = groups[line]
+        also = f" (also in {', '.join(others)})" if others else ""
+        merged.append(f"config key 'variants.{first}.{line[0]}'{also}{line[1]}")
+    return merged
+
+
+def _raise(problems: list[str]) -> None:
+    problems = _merge_shared(problems)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"invalid configuration ({len(problems)} problems):\n  " + "\n  ".join(problems))
+
+
 def validate_config(config: dict, schema_path: str | Path) -> None:
     """Raise :class:`ConfigError` listing every problem of ``config``, each naming its key."""
-    from srrepro.training.variant import resolve_variant, schema_error_lines
+    from srrepro.training.variant import required_assets, resolve_variant, schema_error_lines
 
     validator = jsonschema.Draft202012Validator(workflow_schema(schema_path))
-    lines = schema_error_lines(validator.iter_errors(config))
-    if lines:
-        raise ConfigError(f"invalid configuration ({len(lines)} problem(s)):\n  " + "\n  ".join(lines))
-    _check_references(config)
+    _raise(schema_error_lines(validator.iter_errors(config)))
+    _raise(_reference_problems(config))
+    problems, needs = [], {}
     for name, variant in config["variants"].items():
-        resolve_variant(variant, key=f"variants.{name}")
+        try:
+            resolved = resolve_variant({"scale": config["scale"], **variant}, key=f"variants.{name}")
+        except ConfigError as err:
+            problems += str(err).removeprefix("invalid variant:\n  ").split("\n  ")
+            continue
+        for asset in required_assets(resolved):
+            needs.setdefault(asset, []).append(name)
+    _raise(problems)
+    from srrepro.data.assets import ASSETS
+
+    _raise([_asset_problem(config, asset, users) for asset, users in needs.items()
+            if not ASSETS[asset].sources and asset_file(config, asset) is None])
 
 
-def _check_references(config: dict) -> None:
+def _reference_problems(config: dict) -> list[str]:
     """Names that must refer to something else in the configuration."""
     variants = config["variants"]
     problems = []
@@ -70,5 +162,77 @@ def _check_references(config: dict) -> None:
             problems.append(f"config key 'reports.{key}': '{reports[key]}' is not in data.test")
     if reports.get("qualitative", {}).get("dataset", next(iter(tested))) not in tested:
         problems.append("config key 'reports.qualitative.dataset': not in data.test")
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    for name, path in config.get("assets", {}).get("local", {}).items():
+        if not Path(path).expanduser().exists():
+            problems.append(f"config key 'assets.local.{name}': {path} does not exist")
+    return problems
+
+
+def asset_file(config: dict, name: str) -> Path | None:
+    """Where the workflow finds asset ``name`` without downloading: the config key ``assets.local.<name>``, the
+    data mirror (``<data.mirror>/<file>`` or one folder below it) or the asset cache (``paths.assets``, which keeps
+    a verified copy of every asset used once). None when in none of them."""
+    from srrepro.data.assets import ASSETS
+
+    given = workflow_asset_files(config).get(name)
+    if given is not None:
+        return given
+    filename = ASSETS[name].filename
+    cached = Path(config["paths"]["assets"]) / filename
+    return cached if cached.is_file() and cached.with_name(filename + ".provenance.json").is_file() else None
+
+
+def workflow_asset_files(config: dict) -> dict[str, Path]:
+    """Asset name → local file for the training jobs: ``assets.local``, plus every asset without a download source
+    that the data mirror holds (see :func:`asset_file`)."""
+    from srrepro.data.assets import ASSETS
+
+    files = {name: Path(path).expanduser() for name, path in config.get("assets", {}).get("local", {}).items()}
+    mirror = config["data"].get("mirror")
+    if mirror and Path(mirror).is_dir():
+        for name, asset in ASSETS.items():
+            found = sorted([*Path(mirror).glob(asset.filename), *Path(mirror).glob(f"*/{asset.filename}")])
+            if name not in files and not asset.sources and found:
+                files[name] = found[0]
+    return files
+
+
+def _asset_problem(config: dict, name: str, users: list[str]) -> str:
+    from srrepro.data.assets import ASSETS
+
+    asset = ASSETS[name]
+    where = [f"config key '{asset.config_key}' (not set)", f"the asset cache {config['paths']['assets']}"]
+    if config["data"].get("mirror"):
+        where.append(f"the data mirror {config['data']['mirror']}")
+    return (f"asset '{name}' ({asset.filename}: {asset.description}) needed by variant(s) {', '.join(users)} is "
+            f"in none of: {'; '.join(where)}; supply the file with the config key '{asset.config_key}'")
+
+
+def training_datasets(config: dict, variant: str) -> dict[str, float | None]:
+    """Dataset name → sampling ratio (None: one pool) of a variant's training data: its ``train_data`` (a name,
+    a list = one pool of their images, or {name: ratio}), else ``data.train``."""
+    spec = config["variants"][variant].get("train_data", config["data"]["train"])
+    if isinstance(spec, str):
+        return {spec: None}
+    if isinstance(spec, list):
+        return dict.fromkeys(spec)
+    return dict(spec)
+
+
+def workflow_datasets(config: dict) -> list[str]:
+    """Every dataset the workflow prepares: the training data of every variant, the validation and test sets."""
+    names = {config["data"]["train"], *config["data"]["test"]}
+    if config["data"].get("validation"):
+        names.add(config["data"]["validation"])
+    for variant in config["variants"]:
+        names.update(training_datasets(config, variant))
+    return sorted(names)
+
+
+def training_data_arguments(config: dict, variant: str, root: str) -> str:
+    """``srrepro train`` arguments for a variant's training data prepared under ``root``: ``--data`` per dataset,
+    and ``--data-ratio`` for a mixture (e.g. SPSAGAN's OST_train:DIV2K_train = 10:1)."""
+    datasets = training_datasets(config, variant)
+    arguments = " ".join(f"--data {root}/{name}" for name in datasets)
+    ratios = list(datasets.values())
+    return arguments + (f" --data-ratio {':'.join(f'{r:g}' for r in ratios)}" if ratios[0] is not None else "")

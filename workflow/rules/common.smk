@@ -1,6 +1,7 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
+from srrepro.config import workflow_asset_files
 from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX, model_id
 from srrepro.reporting.table_specs import FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, recognition_models
 
@@ -89,10 +90,11 @@ def mirror_option():
 
 
 def asset_options():
-    assets = config.get("assets", {})
-    options = [f"--asset-cache {ASSETS}"] + [f"--asset {name}={path}" for name, path in assets.get("local", {}).items()]
-    if assets.get("mirror"):
-        options.append(f"--asset-mirror {assets['mirror']}")
+    """Where jobs find external weights: the cache, assets.local plus the assets without a download source found in
+    the data mirror (SFTGAN's segmentation weights), and the asset mirror."""
+    options = [f"--asset-cache {ASSETS}"] + [f"--asset {name}={path}" for name, path in workflow_asset_files(config).items()]
+    if config.get("assets", {}).get("mirror"):
+        options.append(f"--asset-mirror {config['assets']['mirror']}")
     return " ".join(options)
 
 

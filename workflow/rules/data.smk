@@ -1,5 +1,7 @@
 # Datasets: the embedded demo photographs or benchmark sets from the mirror, HR mod-cropped, LR by MATLAB bicubic.
 
+from srrepro.config import workflow_datasets
+
 
 rule prepare_dataset:
     output:
@@ -16,4 +18,4 @@ rule prepare_dataset:
 
 rule prepare_data:
     input:
-        expand(f"{DATA}/{{dataset}}", dataset=sorted({config["data"]["train"], *TEST_SETS})),
+        expand(f"{DATA}/{{dataset}}", dataset=workflow_datasets(config)),

@@ -2,12 +2,15 @@
 # Snakemake never deletes them and an interrupted job resumes from the last one. Editing a variant changes
 # params.variant, and Snakemake's params rerun trigger (on by default) reruns the job and what depends on it; the
 # trainer continues the run when only train.iterations grew and otherwise moves the old run aside
-# (<run_dir>.superseded-<time>). One trainer at a time owns a run folder (run.lock).
+# (<run_dir>.superseded-<time>). One trainer at a time owns a run folder (run.lock). A variant trains on its
+# train_data (one dataset, a pool of several, or a mixture drawn by ratio), else on data.train.
+
+from srrepro.config import training_data_arguments, training_datasets
 
 
 rule train:
     input:
-        data=f"{DATA}/{config['data']['train']}",
+        data=lambda w: [f"{DATA}/{name}" for name in training_datasets(config, w.variant)],
         val=validation_data,
         init=init_checkpoint,
     output:
@@ -20,11 +23,12 @@ rule train:
     params:
         cli=SRREPRO,
         variant=lambda w: training_spec(w.variant),
+        data=lambda w: training_data_arguments(config, w.variant, DATA),
         run_dir=lambda w: f"{RESULTS}/train/{w.variant}/seed{w.seed}",
         val=lambda w, input: f"--val {input.val[0]}" if input.val else "",
         init=lambda w, input: f"--init {input.init[0]}" if input.init else "",
         assets=asset_options(),
     shell:
-        "{params.cli} train --variant-json {params.variant:q} --data {input.data} --run-dir {params.run_dir}"
+        "{params.cli} train --variant-json {params.variant:q} {params.data} --run-dir {params.run_dir}"
         " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
         " > {log} 2>&1"

@@ -74,6 +74,8 @@ _DATASETS = {
         DatasetSpec("demo_test", "scikit-image colour photographs, test split (three smallest)", demo_photographs.DEMO_TEST),
         DatasetSpec("demo_val", "central 192x192 crops of the demo_test photographs, for cheap validation curves",
                     demo_photographs.DEMO_TEST, centre_crop=192),
+        DatasetSpec("demo_train_scenes", "the demo_train photographs of scenes (rocket, motorcycle pair): the demo's "
+                    "stand-in for OST_train in SPSAGAN's OST + DIV2K mixture", ("motorcycle_left", "motorcycle_right", "rocket")),
         *(DatasetSpec(name, DATASET_SOURCES[name].description) for name in SR_DATASETS),
     )
 }

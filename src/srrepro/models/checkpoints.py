@@ -17,6 +17,8 @@ use this map.
 Own format: a dict {'format': 'srrepro.model', 'version': 1, 'arch', 'options', 'state_dict'} written atomically;
 ``load_model`` rebuilds the architecture from the registry. Every load uses ``weights_only=True`` on the CPU and any
 failure raises :class:`CheckpointError` naming the file (and, for an official file, its missing or unexpected keys).
+A generator's pretrained segmentation prior (SPSAGAN's OutdoorSceneSeg) is not in the state dict: ``load_model``
+re-attaches it from its asset.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from torch import nn
 from srrepro.atomic import atomic_file
 from srrepro.errors import CheckpointError
 from srrepro.models.registry import build_model
+from srrepro.models.segmentation_prior import attach_prior_weights
 
 FORMAT = "srrepro.model"
 VERSION = 1
@@ -194,8 +197,13 @@ def is_own_checkpoint(path: str | os.PathLike) -> bool:
     return isinstance(obj, dict) and obj.get("format") == FORMAT
 
 
-def load_model(path: str | os.PathLike) -> nn.Module:
-    """Rebuild and strictly load a model written by :func:`save_model`."""
+def load_model(path: str | os.PathLike, asset_options: dict | None = None, *, with_prior: bool = True) -> nn.Module:
+    """Rebuild and strictly load a model written by :func:`save_model`.
+
+    A segmentation prior with pretrained weights is re-attached from its asset (``asset_options``: ``cache_dir``,
+    ``local_paths``; default: the default asset cache), raising :class:`~srrepro.errors.AssetUnavailable` naming
+    the asset and its config key when it cannot be found. ``with_prior=False`` skips that (for reading weights only).
+    """
     obj = _torch_load(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' is not an srrepro model checkpoint (missing format '{FORMAT}')")
@@ -206,4 +214,6 @@ def load_model(path: str | os.PathLike) -> nn.Module:
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"'{path}': cannot build architecture {obj.get('arch')!r}: {err}") from err
     _load_strict(model, obj["state_dict"], path)
+    if with_prior:
+        attach_prior_weights(model, asset_options)
     return model

@@ -59,11 +59,15 @@ def build_fs_generator_trunk(nf: int = 64, nb: int = 16, gc: int = 32, out_nc: i
 
 @register_model("fs_rrdbnet_vgg")
 def build_fs_rrdbnet_vgg(split: str = "E1G16", nf: int = 64, gc: int = 32, scale: int = 4, d_nf: int = 64,
-                   d_input_size: int = 192, d_stages: int = 6) -> GANPair:
-    """Fs-SRGAN's networks: E + G and the six-stage VGG discriminator on nf-channel features (``d_stages`` < 6: demo patches)."""
+                   d_input_size: int = 192, d_stages: int = 6, shared: bool = True) -> GANPair:
+    """Fs-SRGAN's networks: E + G and the six-stage VGG discriminator on nf-channel features (``d_stages`` < 6: demo patches).
+
+    ``shared=False`` is Table IV's "Fs-SRGAN w/o Fs": D gets its own extractor E_D of E's architecture (fresh
+    weights), so G and D share nothing; the networks are otherwise those of Fs-SRGAN."""
     n_shared, n_trunk = parse_split(split)
     return GANPair(build_fs_extractor(3, nf, n_shared, gc), build_fs_generator_trunk(nf, n_trunk, gc, 3, scale),
-                             build_vgg192(nf, d_nf, d_input_size, d_stages))
+                   build_vgg192(nf, d_nf, d_input_size, d_stages),
+                   None if shared else build_fs_extractor(3, nf, n_shared, gc))
 
 
 @register_model("fs_rrdbnet_unet")

@@ -2,7 +2,8 @@
 
 A pair holds an extractor E, a generator trunk G and a discriminator D: SR = G(E(LR)), and D judges E(img).
 With ``nn.Identity()`` as E nothing is shared (FASRGAN, SRGAN_FA); the feature-sharing pairs of Fs-SRGAN are in
-:mod:`srrepro.models.feature_sharing`. ``forward`` generates, so a pair can be passed wherever a generator is expected,
+:mod:`srrepro.models.feature_sharing`. A pair may instead give D its own extractor E_D of E's architecture
+(``discriminator_extractor``): SR = G(E(LR)) and D judges E_D(img), sharing nothing (Fs-SRGAN w/o Fs). ``forward`` generates, so a pair can be passed wherever a generator is expected,
 and a pair's model file holds its discriminator too.
 """
 
@@ -17,22 +18,39 @@ from srrepro.models.rrdbnet import RRDBNet
 from srrepro.models.srgan import SRResNet
 
 
-class GANPair(nn.Module):
-    """Extractor E, generator trunk G and discriminator D: SR = G(E(LR)), D(E(img))."""
+DISCRIMINATOR_PREFIXES = ("discriminator.", "discriminator_extractor.")  # state-dict keys of D and its own E_D
 
-    def __init__(self, extractor: nn.Module, generator_trunk: nn.Module, discriminator: nn.Module):
+
+class GANPair(nn.Module):
+    """Extractor E, generator trunk G and discriminator D: SR = G(E(LR)), D(E(img)) — or D(E_D(img)) with a
+    ``discriminator_extractor`` E_D of D's own."""
+
+    def __init__(self, extractor: nn.Module, generator_trunk: nn.Module, discriminator: nn.Module,
+                 discriminator_extractor: nn.Module | None = None):
         super().__init__()
         self.extractor = extractor
         self.generator_trunk = generator_trunk
         self.discriminator = discriminator
+        if discriminator_extractor is not None:
+            self.discriminator_extractor = discriminator_extractor
+
+    @property
+    def shared(self) -> bool:
+        """Whether D sees the generator's extractor E (feature sharing, or no extractor at all)."""
+        return "discriminator_extractor" not in self._modules
+
+    @property
+    def d_extractor(self) -> nn.Module:
+        """The extractor in front of D: E when shared, else E_D."""
+        return self.extractor if self.shared else self.discriminator_extractor
 
     def generate(self, lr: torch.Tensor) -> torch.Tensor:
         """Super-resolve ``lr``: G(E(lr))."""
         return self.generator_trunk(self.extractor(lr))
 
     def discriminate(self, img: torch.Tensor):
-        """Discriminator output(s) on an HR-sized image: D(E(img))."""
-        return self.discriminator(self.extractor(img))
+        """Discriminator output(s) on an HR-sized image: D(E(img)), or D(E_D(img)) when not shared."""
+        return self.discriminator(self.d_extractor(img))
 
     def generator_parameters(self) -> list[nn.Parameter]:
         """Parameters of E and G (what the papers count as the generator)."""

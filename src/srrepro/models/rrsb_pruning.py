@@ -117,7 +117,7 @@ def transfer_surviving_weights(model: SPSAGenerator, source: dict[str, torch.Ten
 
 
 def _generator_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for n, p in model.named_parameters() if not n.startswith("prior."))
+    return sum(p.numel() for p in model.parameters())  # the segmentation prior is not among them
 
 
 def _mask_code(mask: torch.Tensor) -> str:

@@ -2,14 +2,24 @@
 
 Both map an RGB image in [0, 1] to (B, 8, H, W) class probabilities in OutdoorSceneSeg's class order:
 0 background, 1 sky, 2 water, 3 grass, 4 mountain, 5 building, 6 plant, 7 animal.
+
+A prior with pretrained weights names its asset (``asset``); :func:`attach_prior_weights` fetches and loads it into
+the prior of a generator. Those weights are never trained and never stored in our model files: the generator keeps
+its prior outside its parameters and state dict (see :class:`srrepro.models.spsagan.SPSAGenerator`).
 """
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from srrepro.data.assets import fetch_asset
+from srrepro.errors import CheckpointError
 from srrepro.models.registry import register_model
 
 N_CLASSES = 8  # OutdoorSceneSeg classes
@@ -25,6 +35,8 @@ class ColourPrior(nn.Module):
 
     PROTOTYPES = ((0.5, 0.5, 0.5), (0.55, 0.75, 0.95), (0.15, 0.3, 0.45), (0.35, 0.6, 0.2), (0.45, 0.4, 0.35),
                   (0.65, 0.6, 0.55), (0.15, 0.3, 0.1), (0.5, 0.35, 0.2))
+
+    asset = None  # no weights
 
     def __init__(self, temperature: float = 0.02):
         super().__init__()
@@ -81,20 +93,49 @@ class OutdoorSceneSeg(nn.Module):
 
 
 class OutdoorScenePrior(nn.Module):
-    """OutdoorSceneSeg applied to an RGB [0, 1] image; frozen and always in eval mode; output resized to the input."""
+    """OutdoorSceneSeg applied to an RGB [0, 1] image as SFTGAN's ``test_segmentation.py`` feeds it: BGR on 0..255
+    minus the Caffe means, no clamping. Frozen and always in eval mode; output resized to the input when H or W is
+    not a multiple of 8 (SFTGAN mod-crops to 8 instead).
+
+    Its weights are the asset ``sftgan-seg`` (``segmentation_OST_bic.pth``), loaded by :meth:`load_weights`;
+    running it before that raises, so a prior with random weights is never used by mistake.
+    """
 
     MEAN_BGR = (103.939, 116.779, 123.68)
+    asset = "sftgan-seg"
 
     def __init__(self):
         super().__init__()
         self.net = OutdoorSceneSeg()
         self.net.requires_grad_(False)
         self.register_buffer("mean_bgr", torch.tensor(self.MEAN_BGR).view(1, 3, 1, 1), persistent=False)
+        self.loaded_from: str | None = None
+        self.eval()
 
     def train(self, mode: bool = True) -> OutdoorScenePrior:
         return super().train(False)
 
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Strictly load ``segmentation_OST_bic.pth`` (SFTGAN's key layout: ``feature.N…``, ``deconv.weight``)."""
+        path = Path(path)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many types for corrupt or foreign files
+            raise CheckpointError(f"'{path}' (asset '{self.asset}') is not a readable tensor-only torch file: "
+                                  f"{type(err).__name__}: {str(err).strip()[:200]}") from err
+        if not isinstance(state, dict):
+            raise CheckpointError(f"'{path}' (asset '{self.asset}') holds a {type(state).__name__}, not a state dict")
+        try:
+            self.net.load_state_dict(state, strict=True)
+        except RuntimeError as err:
+            raise CheckpointError(f"'{path}' (asset '{self.asset}') does not match SFTGAN's OutdoorSceneSeg "
+                                  f"key layout: {' '.join(str(err).split())[:300]}") from err
+        self.loaded_from = str(path)
+
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        if self.loaded_from is None:
+            raise RuntimeError(f"OutdoorScenePrior used before its weights (asset '{self.asset}') were loaded; "
+                               "load them with srrepro.models.segmentation_prior.attach_prior_weights")
         probs = self.net(rgb.flip(1) * 255 - self.mean_bgr)
         if probs.shape[-2:] != rgb.shape[-2:]:
             probs = F.interpolate(probs, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
@@ -102,6 +143,24 @@ class OutdoorScenePrior(nn.Module):
 
 
 PRIORS = {"colour": ColourPrior, "ost": OutdoorScenePrior}
+
+
+def attach_prior_weights(model: nn.Module, asset_options: dict | None = None) -> dict | None:
+    """Load the asset weights of ``model``'s segmentation prior, if it has one that needs them; return their
+    provenance (None when there is nothing to load).
+
+    ``asset_options``: ``cache_dir`` and ``local_paths`` (asset name → file, config key ``assets.local.<name>``) as
+    for :func:`srrepro.data.assets.fetch_asset`; without them the default asset cache (``$SRREPRO_ASSET_CACHE`` or
+    ``.cache/assets``) is used. Raises :class:`~srrepro.errors.AssetUnavailable` naming the asset and its config key.
+    """
+    prior = getattr(model, "prior", None)
+    if prior is None or prior.asset is None:
+        return None
+    options = asset_options or {}
+    path = Path(fetch_asset(prior.asset, options.get("cache_dir"), options.get("local_paths")))
+    prior.load_weights(path)
+    sidecar = path.with_name(path.name + ".provenance.json")
+    return json.loads(sidecar.read_text()) if sidecar.is_file() else {"name": prior.asset, "file": str(path)}
 
 
 @register_model("outdoor_scene_seg")

@@ -4,7 +4,13 @@ The pruning that turns RRDBs into RRSBs is :mod:`srrepro.models.rrsb_pruning`; t
 :mod:`srrepro.models.segmentation_prior`. Choices the paper leaves open, fixed here:
 - The SPSA output is added to its input as in SAGAN, x + γ·o with γ initialised to 0; f/g project to C/8 channels.
 - α is set on the first forward pass (Eq. 3 rule: mean |x| / mean |Conv(m_seg)|) and a buffer records that it was.
-- The segmentation prior sees the LR image upsampled by PyTorch bicubic interpolation (not MATLAB's).
+- The segmentation prior sees the LR image upsampled x``scale`` to the HR size as SFTGAN's segmentation script feeds
+  OutdoorSceneSeg: MATLAB bicubic (``prior_upsampling='matlab'``, the default), unclamped. ``'pytorch'`` selects
+  PyTorch's bicubic interpolation clamped to [0, 1] (this code's earlier behaviour).
+- The prior is an input pipeline, not part of the generator: it is kept outside the parameters and the state dict
+  (frozen, eval mode, in no optimiser, not in model files or checkpoints); ``.to()`` moves it along. A prior with
+  pretrained weights (``ost``) gets them from its asset via
+  :func:`srrepro.models.segmentation_prior.attach_prior_weights`.
 - Ablation rungs (Fig. 11), ``attention``: 'none' = ESRGAN generator on the RRSB trunk (unpruned it computes exactly
   what RRDBNet computes with the same weights, see :func:`rrdbnet_to_spsagan`), 'self' = plain SAGAN self-attention
   (Eqs. 1, 2, 7 with γ) at the SPSA position, no prior; 'spsa' = the full SPSA layer. The attention module is always
@@ -22,16 +28,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from srrepro.imaging.matlab import imresize_torch
 from srrepro.models.registry import register_model
 from srrepro.models.rrdbnet import scaled_kaiming_init
 from srrepro.models.segmentation_prior import N_CLASSES, PRIORS
 
 N_LAYERS = 5  # convs per dense block
+PRIOR_UPSAMPLINGS = ("matlab", "pytorch")
 
 
 def dense_mask() -> torch.Tensor:
-    """Connectivity of an unpruned dense block: mask[l-1, i-1] is True when x_i feeds layer l (i < l)."""
-    return torch.ones(N_LAYERS, N_LAYERS - 1).tril(-1).bool()
+    """Connectivity of an unpruned dense block, on the CPU: mask[l-1, i-1] is True when x_i feeds layer l (i < l)."""
+    return torch.arange(N_LAYERS, device="cpu")[:, None] > torch.arange(N_LAYERS - 1, device="cpu")
 
 
 class SparseDenseBlock(nn.Module):
@@ -43,7 +51,7 @@ class SparseDenseBlock(nn.Module):
     def __init__(self, nf: int = 64, gc: int = 32, mask: torch.Tensor | None = None):
         super().__init__()
         self.nf, self.gc = nf, gc
-        self.register_buffer("mask", dense_mask())
+        self.register_buffer("mask", torch.zeros(N_LAYERS, N_LAYERS - 1, dtype=torch.bool))  # on the default device
         self.set_mask(dense_mask() if mask is None else mask)
 
     def set_mask(self, mask: torch.Tensor) -> None:
@@ -170,13 +178,14 @@ class SPSAGenerator(nn.Module):
 
     ``attention``: 'spsa' (default; SPSA layer with the segmentation prior ``prior`` from ``PRIORS``, default
     'colour'), 'self' (SAGAN self-attention, no prior) or 'none' (no attention: ESRGAN on the RRSB trunk).
-    ``forward(lr, seg=None)``: for 'spsa' without ``seg`` the prior network is applied to the bicubic-upsampled LR
-    image; the other rungs ignore ``seg``. Unpruned RRSBs equal RRDBs; :mod:`srrepro.models.rrsb_pruning` turns an
-    RRDB run into RRSBs.
+    ``forward(lr, seg=None)``: for 'spsa' without ``seg`` the prior network is applied to the LR image upsampled
+    to the HR size (``prior_upsampling``); the other rungs ignore ``seg``. Unpruned RRSBs equal RRDBs;
+    :mod:`srrepro.models.rrsb_pruning` turns an RRDB run into RRSBs. ``prior`` (the attribute) is held outside the
+    module tree: not in ``parameters()`` nor ``state_dict()``.
     """
 
     def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, nb: int = 23, gc: int = 32, scale: int = 4,
-                 prior: str | None = None, attention: str = "spsa"):
+                 prior: str | None = None, attention: str = "spsa", prior_upsampling: str = "matlab"):
         super().__init__()
         if scale not in (2, 4, 8):
             raise ValueError(f"SPSAGenerator scale must be 2, 4 or 8, got {scale}")
@@ -187,7 +196,10 @@ class SPSAGenerator(nn.Module):
         prior = "colour" if prior is None and attention == "spsa" else prior
         if attention == "spsa" and prior not in PRIORS:
             raise ValueError(f"unknown segmentation prior {prior!r}; known: {', '.join(PRIORS)}")
+        if prior_upsampling not in PRIOR_UPSAMPLINGS:
+            raise ValueError(f"unknown prior_upsampling {prior_upsampling!r}; known: {', '.join(PRIOR_UPSAMPLINGS)}")
         self.scale, self.nf, self.gc, self.attention = scale, nf, gc, attention
+        self.prior_upsampling = prior_upsampling
         self.conv_first = nn.Conv2d(in_nc, nf, 3, 1, 1)
         self.blocks = nn.Sequential(*(RRSB(nf, gc) for _ in range(nb)))
         self.trunk_conv = nn.Conv2d(nf, nf, 3, 1, 1)
@@ -199,7 +211,21 @@ class SPSAGenerator(nn.Module):
         self.conv_hr = nn.Conv2d(nf, nf, 3, 1, 1)
         self.conv_last = nn.Conv2d(nf, out_nc, 3, 1, 1)
         scaled_kaiming_init(self, 0.1)
-        self.prior = PRIORS[prior]() if attention == "spsa" else None
+        # outside the module tree: no parameters, no state-dict keys, untouched by train()/requires_grad_()
+        object.__setattr__(self, "prior", PRIORS[prior]().eval() if attention == "spsa" else None)
+
+    def _apply(self, fn, recurse=True):
+        """``.to()``, ``.cuda()``, ``.float()``… also move the prior."""
+        super()._apply(fn, recurse)
+        if self.prior is not None:
+            self.prior._apply(fn)
+        return self
+
+    def upsample_for_prior(self, lr: torch.Tensor) -> torch.Tensor:
+        """The LR image at the HR size, as the prior sees it (``prior_upsampling``)."""
+        if self.prior_upsampling == "matlab":
+            return imresize_torch(lr, self.scale)
+        return F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
 
     def sparse_blocks(self) -> list[SparseDenseBlock]:
         return [m for m in self.blocks.modules() if isinstance(m, SparseDenseBlock)]
@@ -222,8 +248,8 @@ class SPSAGenerator(nn.Module):
         fea = fea + self.trunk_conv(self.blocks(fea))
         if self.attention == "spsa":
             if seg is None:
-                up = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
-                seg = self.prior(up)
+                with torch.no_grad():
+                    seg = self.prior(self.upsample_for_prior(lr))
             fea = self.spsa(fea, seg)
         elif self.attention == "self":
             fea = self.spsa(fea)
@@ -260,7 +286,8 @@ def rrdbnet_to_spsagan(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
 
 @register_model("spsagan")
 def build_spsagan(nf: int = 64, nb: int = 23, gc: int = 32, scale: int = 4, prior: str | None = None,
-                  attention: str = "spsa") -> SPSAGenerator:
-    """SPSAGAN generator (``attention`` 'spsa' | 'self' | 'none'; ``prior`` only with 'spsa', default 'colour');
-    pruning masks travel in the state dict. Pair it with ``vgg128``."""
-    return SPSAGenerator(3, 3, nf, nb, gc, scale, prior, attention)
+                  attention: str = "spsa", prior_upsampling: str = "matlab") -> SPSAGenerator:
+    """SPSAGAN generator (``attention`` 'spsa' | 'self' | 'none'; ``prior`` only with 'spsa', default 'colour';
+    ``prior_upsampling`` 'matlab' | 'pytorch'); pruning masks travel in the state dict. Pair it with ``vgg128``.
+    The 'ost' prior's weights are loaded by :func:`srrepro.models.segmentation_prior.attach_prior_weights`."""
+    return SPSAGenerator(3, 3, nf, nb, gc, scale, prior, attention, prior_upsampling)

@@ -8,7 +8,7 @@ import torch
 
 from srrepro.errors import CheckpointError, ConfigError
 from srrepro.models.checkpoints import load_model, load_official
-from srrepro.models.pairs import GANPair
+from srrepro.models.pairs import DISCRIMINATOR_PREFIXES, GANPair
 from srrepro.models.rrsb_pruning import prune_generator
 from srrepro.models.spsagan import SPSAGenerator, dense_mask, rrdbnet_to_spsagan
 from srrepro.training.patches import PatchSampler
@@ -18,29 +18,35 @@ from srrepro.training.procedures import Networks
 def load_init_weights(nets: Networks, path: Path) -> None:
     """Initialise the generator part (E and G) from a model file, ours or an official ESRGAN-style one.
 
-    A discriminator in the file is ignored; a plain generator file initialises the trunk of a pair.
+    A discriminator in the file is ignored; a plain generator file initialises the trunk of a pair. Into an SPSAGAN
+    generator: an RRDBNet run (renamed), or an SPSAGAN run whose attention layer is dropped when the target has none
+    (PSNR pre-training runs "without the SPSA module", SPSAGAN §4.1) and left at its fresh initialisation when the
+    source has none. A segmentation prior is never part of a model file (it comes from its asset).
     """
     try:
-        source = load_model(path).state_dict()
+        source = load_model(path, with_prior=False).state_dict()
     except CheckpointError:
         source = load_official(path).state_dict()
-    source = {k: v for k, v in source.items() if not k.startswith("discriminator.")}
+    source = {k: v for k, v in source.items() if not k.startswith(DISCRIMINATOR_PREFIXES)}
     pair = isinstance(nets.model, GANPair)
     target = nets.trunk if pair and not any(k.startswith("generator_trunk.") for k in source) else nets.model
     problem = f"init_checkpoint {path} does not fit generator '{type(target).__name__}'"
     fresh_ok = None  # prefix of target keys the source may lack
-    if isinstance(target, SPSAGenerator) and any(k.startswith("trunk.") for k in source):
-        try:
-            source = rrdbnet_to_spsagan(source)  # an RRDBNet run; the attention layer keeps its fresh init
-        except ValueError as err:
-            raise ConfigError(f"{problem}: {err}") from err
-        fresh_ok = "spsa."
+    if isinstance(target, SPSAGenerator):
+        if any(k.startswith("trunk.") for k in source):
+            try:
+                source = rrdbnet_to_spsagan(source)  # an RRDBNet run
+            except ValueError as err:
+                raise ConfigError(f"{problem}: {err}") from err
+        elif target.attention == "none":
+            source = {k: v for k, v in source.items() if not k.startswith("spsa.")}
+        fresh_ok = "spsa."  # the attention layer keeps its fresh init
     try:
         result = target.load_state_dict(source, strict=False)
     except RuntimeError as err:  # shape mismatches
         raise ConfigError(f"{problem}: {str(err).strip().splitlines()[-1].strip()}") from err
     missing = [k for k in result.missing_keys
-               if not k.startswith("discriminator.") and not (fresh_ok and k.startswith(fresh_ok))]
+               if not k.startswith(DISCRIMINATOR_PREFIXES) and not (fresh_ok and k.startswith(fresh_ok))]
     if missing or result.unexpected_keys:
         raise ConfigError(f"{problem}: missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}")
 

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from srrepro.atomic import copy_file, write_text
@@ -44,12 +43,13 @@ from srrepro.errors import ConfigError, TrainingDiverged
 from srrepro.models.checkpoints import save_model
 from srrepro.models.pairs import GANPair
 from srrepro.models.rrsb_pruning import pruning_stats
+from srrepro.models.segmentation_prior import attach_prior_weights
 from srrepro.models.spsagan import SPSAGenerator
 from srrepro.training import run_state
 from srrepro.training.initialisation import is_dense, load_init_weights, prune_for_training
-from srrepro.training.losses import PerceptualLoss, perceptual_features
+from srrepro.training.losses import PERCEPTUAL_LAYERS, PerceptualLoss, perceptual_features
 from srrepro.training.manifest import changed_keys, extends, run_manifest
-from srrepro.training.patches import PatchSampler
+from srrepro.training.patches import PatchSampler, describe_data
 from srrepro.training.procedures import PROCEDURES, StepContext
 from srrepro.training.tensorboard_log import TensorBoardLog
 from srrepro.training.validation import Validator
@@ -59,17 +59,11 @@ FINAL_MODEL = "model.pt"
 MANIFEST = "manifest.json"
 
 
-def _named_generator_parameters(nets: Networks) -> list[tuple[str, nn.Parameter]]:
-    if isinstance(nets.model, GANPair):
-        return [(n, p) for n, p in nets.model.named_parameters() if not n.startswith("discriminator.")]
-    return list(nets.model.named_parameters())
-
-
 def _make_optimizers(cfg: dict, nets: Networks):
     train = cfg["train"]
     adam = {"betas": tuple(train["betas"]), "weight_decay": train["weight_decay"]}
     groups: dict[float, list] = {}
-    for name, param in _named_generator_parameters(nets):
+    for name, param in nets.named_generator_parameters():
         lr = next((v for k, v in train["lr_g_overrides"].items() if name.startswith(k)), train["lr_g"])
         groups.setdefault(lr, []).append(param)
     opt_g = torch.optim.Adam([{"params": p, "lr": lr} for lr, p in groups.items()], **adam)
@@ -114,7 +108,9 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
                   stop_after: int | None = None, publish_to: str | os.PathLike | None = None) -> Path | None:
     """Train ``variant`` on ``data_dir`` into ``out_dir`` and return the final model file (our checkpoint format).
 
-    ``asset_options``: ``cache_dir``, ``local_paths`` (asset name → file) for the VGG weights,
+    ``data_dir``: a prepared folder, a list of them (one pool) or {folder: ratio} (a mixture drawn by ratio; see
+    :mod:`srrepro.training.patches`).
+    ``asset_options``: ``cache_dir``, ``local_paths`` (asset name → file) for the VGG and segmentation-prior weights,
     ``perceptual_features`` (an nn.Module replacing the VGG extractor, e.g. in tests) and ``provenance`` (recorded in
     the manifest). ``device``: default CUDA when available. ``stop_after``: stop after this iteration without
     finishing, as if killed (for resume tests); returns None then. ``publish_to``: also copy the final model there,
@@ -122,18 +118,20 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
     """
     cfg = resolve_variant(variant)
     train = cfg["train"]
-    out_dir, data_dir = Path(out_dir), Path(data_dir)
+    out_dir = Path(out_dir)
     final_path = out_dir / FINAL_MODEL
     _set_threads_and_determinism(threads)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     _seed_everything(seed)
     nets = build_networks(cfg)
+    prior_source = attach_prior_weights(nets.model, asset_options)
     procedure = PROCEDURES[cfg["procedure"]]
-    weights = {k: float(v) for k, v in cfg["losses"].items() if k != "pixel_criterion"}
+    weights = {k: float(v) for k, v in cfg["losses"].items() if not k.endswith("_criterion")}
     perceptual, perceptual_source = None, None
     if weights.get("perceptual"):
         features, perceptual_source = perceptual_features(cfg["perceptual_layer"], asset_options or {})
-        perceptual = PerceptualLoss(features).to(device)
+        perceptual = PerceptualLoss(features, cfg["losses"]["perceptual_criterion"],
+                                    PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].imagenet_normalise).to(device)
     sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"])
     validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options or {})
                  if val_dir and train["validate_every"] else None)
@@ -141,8 +139,8 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
 
     with run_state.claim(out_dir):
         run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
-        manifest = run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options,
-                                perceptual_source)
+        manifest = run_manifest(cfg, seed, threads, device, describe_data(data_dir), val_dir, init_checkpoint,
+                                asset_options, perceptual_source, prior_source=prior_source)
         checkpoint, state = _open_run(out_dir, manifest, device) or (None, None)
         start = state["iteration"] if state else 0
         if state is not None:

@@ -7,6 +7,7 @@ Every GAN term works on raw logits with BCE-with-logits and mean reduction, exce
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,20 +25,28 @@ def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
+CRITERIA = {"l1": F.l1_loss, "mse": F.mse_loss}  # mean reduction
+
+
 def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, criterion: str = "l1") -> torch.Tensor:
     """Eq. 3: mean absolute error (``criterion='l1'``) or mean squared error (``'mse'``, SRGAN-MSE)."""
-    return F.l1_loss(sr, hr) if criterion == "l1" else F.mse_loss(sr, hr)
+    return CRITERIA[criterion](sr, hr)
 
 
 class PerceptualLoss(nn.Module):
-    """Eq. 4: L1 between frozen features of SR and HR; inputs are RGB in [0, 1], normalised with ImageNet mean/std.
+    """Eq. 4: L1 (``criterion='l1'``) or MSE (``'mse'``, leftthomas/SRGAN) between frozen features of SR and HR;
+    inputs are RGB in [0, 1], normalised with ImageNet mean/std unless ``imagenet_normalise`` is False
+    (leftthomas/SRGAN feeds [0, 1] RGB as is).
 
     ``features`` is the truncated extractor, e.g. VGG19 ``features[:35]`` (conv5_4 before ReLU) or VGG16
     ``features[:29]`` (conv5_3 before ReLU). Its parameters are frozen; gradients still reach SR.
     """
 
-    def __init__(self, features: nn.Module):
+    def __init__(self, features: nn.Module, criterion: str = "l1", imagenet_normalise: bool = True):
         super().__init__()
+        if criterion not in CRITERIA:
+            raise ValueError(f"unknown perceptual criterion {criterion!r}; known: {', '.join(CRITERIA)}")
+        self.criterion, self.imagenet_normalise = criterion, imagenet_normalise
         self.features = features.eval()
         for param in self.features.parameters():
             param.requires_grad_(False)
@@ -48,11 +57,23 @@ class PerceptualLoss(nn.Module):
         """The extractor stays in eval mode."""
         return self
 
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std if self.imagenet_normalise else x
+
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-        fake = self.features((sr - self.mean) / self.std)
+        fake = self.features(self._prepare(sr))
         with torch.no_grad():
-            real = self.features((hr - self.mean) / self.std)
-        return F.l1_loss(fake, real)
+            real = self.features(self._prepare(hr))
+        return CRITERIA[self.criterion](fake, real)
+
+
+def tv_loss(x: torch.Tensor) -> torch.Tensor:
+    """Total variation as leftthomas/SRGAN's ``TVLoss`` (weight 1): 2·(Σ Δ_h² / count_h + Σ Δ_w² / count_w) / B,
+    count_h = C·(H−1)·W, count_w = C·H·(W−1)."""
+    b, c, h, w = x.shape
+    h_tv = (x[:, :, 1:, :] - x[:, :, :-1, :]).pow(2).sum()
+    w_tv = (x[:, :, :, 1:] - x[:, :, :, :-1]).pow(2).sum()
+    return 2 * (h_tv / (c * (h - 1) * w) + w_tv / (c * h * (w - 1))) / b
 
 
 def ragan_g(c_real: torch.Tensor, c_fake: torch.Tensor) -> torch.Tensor:
@@ -112,8 +133,23 @@ def weighted_total(terms: dict[str, torch.Tensor], weights: dict[str, float]) ->
     return sum(weights[name] * value for name, value in terms.items())
 
 
-# layer name → (VGG arch, asset name, number of ``features`` modules kept: up to the conv, before its ReLU)
-PERCEPTUAL_LAYERS = {"vgg19_conv5_4": ("vgg19", "vgg19", 35), "vgg16_conv5_3": ("vgg16", "vgg16-features", 29)}
+@dataclass(frozen=True)
+class PerceptualLayer:
+    """A feature layer of the perceptual loss: VGG arch, weights asset, number of ``features`` modules kept, and
+    whether the loss normalises its [0, 1] RGB input with ImageNet mean/std."""
+
+    arch: str
+    asset: str
+    stop: int
+    imagenet_normalise: bool = True
+
+
+PERCEPTUAL_LAYERS = {
+    "vgg19_conv5_4": PerceptualLayer("vgg19", "vgg19", 35),  # up to conv5_4, before its ReLU (ESRGAN, FASRGAN)
+    "vgg16_conv5_3": PerceptualLayer("vgg16", "vgg16-features", 29),  # up to conv5_3, before its ReLU (demo)
+    # leftthomas/SRGAN: vgg16.features[:31], through pool5, on un-normalised [0, 1] RGB
+    "vgg16_pool5": PerceptualLayer("vgg16", "vgg16-features", 31, imagenet_normalise=False),
+}
 
 
 def perceptual_features(layer: str, asset_options: dict) -> tuple[nn.Module, dict | str]:
@@ -125,8 +161,8 @@ def perceptual_features(layer: str, asset_options: dict) -> tuple[nn.Module, dic
     injected = asset_options.get("perceptual_features")
     if injected is not None:
         return injected, "perceptual_features module injected by the caller"
-    arch, asset, stop = PERCEPTUAL_LAYERS[layer]
-    path = Path(assets.fetch_with_options(asset, asset_options))
+    spec = PERCEPTUAL_LAYERS[layer]
+    path = Path(assets.fetch_with_options(spec.asset, asset_options))
     sidecar = path.with_name(path.name + ".provenance.json")
     provenance = json.loads(sidecar.read_text()) if sidecar.is_file() else {"file": str(path)}
-    return backbones.vgg_features(arch, path).features[:stop], {"layer": layer, **provenance}
+    return backbones.vgg_features(spec.arch, path).features[:spec.stop], {"layer": layer, **provenance}

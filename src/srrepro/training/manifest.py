@@ -30,6 +30,17 @@ def folder_fingerprint(folder: Path) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
+def data_fingerprint(data) -> str | list | dict:
+    """:func:`folder_fingerprint` of the training data: of its folder, of each folder of a pool, or of each folder
+    of a mixture with its ratio (keyed by position, so that moving the data elsewhere changes nothing)."""
+    if isinstance(data, dict):
+        return {str(i): {"ratio": ratio, "files": folder_fingerprint(folder)} for i, (folder, ratio) in
+                enumerate(data.items())}
+    if isinstance(data, (list, tuple)):
+        return [folder_fingerprint(folder) for folder in data]
+    return folder_fingerprint(data)
+
+
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(srrepro.__file__).parent, capture_output=True,
@@ -39,19 +50,21 @@ def _git_commit() -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options, perceptual_source,
-                 pruning=None) -> dict:
+def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, asset_options, perceptual_source,
+                 pruning=None, prior_source=None) -> dict:
+    """``data``: the training data as :func:`srrepro.training.patches.describe_data` gives it (a folder, a pool
+    (list) or {folder: ratio})."""
     return {
         "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
-        "data_dir": str(data_dir), "val_dir": str(val_dir) if val_dir else None,
-        "data_fingerprint": {"train": folder_fingerprint(data_dir),
-                             "val": folder_fingerprint(val_dir) if val_dir else None},
+        "data_dir": data, "val_dir": str(val_dir) if val_dir else None,
+        "data_fingerprint": {"train": data_fingerprint(data), "val": folder_fingerprint(val_dir) if val_dir else None},
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}
                             if init_checkpoint else None),
         "git_commit": _git_commit(),
         "versions": {"srrepro": srrepro.__version__, "python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__, "cuda": torch.version.cuda},
-        "assets": {"provenance": (asset_options or {}).get("provenance"), "perceptual": perceptual_source},
+        "assets": {"provenance": (asset_options or {}).get("provenance"), "perceptual": perceptual_source,
+                   "segmentation_prior": prior_source},
         "pruning": pruning,
     }
 

@@ -1,10 +1,15 @@
-"""Paired training patches from a prepared dataset folder (:mod:`srrepro.data.prepared`), loaded once into memory.
+"""Paired training patches from prepared dataset folders (:mod:`srrepro.data.prepared`), loaded once into memory.
 
-Sampling is in-process and driven only by a seeded :class:`torch.Generator`, whose state is checkpointed.
+The training data is one folder, a list of folders (one pool: every image equally likely) or a mapping
+folder → ratio (a mixture: each patch first draws its folder by ratio, then an image of it; e.g. SPSAGAN's
+OST : DIV2K = 10 : 1). Sampling is in-process and driven only by a seeded :class:`torch.Generator`, whose state is
+checkpointed; with one folder or a pool no draw is spent on choosing the folder.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,26 +35,66 @@ def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return x
 
 
-class PatchSampler:
-    """Random aligned LR/HR crops with dihedral augmentation; batches are float32 in [0, 1]."""
+TrainingData = str | os.PathLike | list | tuple | Mapping
 
-    def __init__(self, data_dir: str | Path, scale: int, hr_patch: int, seed: int, augment: bool = True):
+
+def data_sources(data: TrainingData) -> tuple[list[Path], list[float] | None]:
+    """(folders, ratios or None) of a training-data specification (see the module docstring)."""
+    if isinstance(data, Mapping):
+        folders, ratios = [Path(k) for k in data], [float(v) for v in data.values()]
+        if not folders or any(not r > 0 for r in ratios):
+            raise ConfigError(f"training data mixture {dict(data)}: needs at least one folder, every ratio > 0")
+        return folders, ratios
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ConfigError("training data: empty list of folders")
+        return [Path(d) for d in data], None
+    return [Path(data)], None
+
+
+def describe_data(data: TrainingData) -> str | list[str] | dict[str, float]:
+    """The training data as recorded in a run manifest: a folder, a pool (list) or {folder: ratio}."""
+    folders, ratios = data_sources(data)
+    if ratios is not None:
+        return {str(f): r for f, r in zip(folders, ratios)}
+    return [str(f) for f in folders] if isinstance(data, (list, tuple)) else str(folders[0])
+
+
+class PatchSampler:
+    """Random aligned LR/HR crops with dihedral augmentation; batches are float32 in [0, 1].
+
+    ``data``: a prepared folder, a list of them (one pool) or {folder: ratio} (see the module docstring).
+    """
+
+    def __init__(self, data: TrainingData, scale: int, hr_patch: int, seed: int, augment: bool = True):
         if hr_patch % scale:
             raise ConfigError(f"train.hr_patch ({hr_patch}) must be a multiple of the scale ({scale})")
         self.scale, self.hr_patch, self.lr_patch, self.augment = scale, hr_patch, hr_patch // scale, augment
-        self.pairs = [(name, to_tensor(lr), to_tensor(hr)) for name, hr, lr in read_prepared(data_dir, scale)]
-        for name, lr, _ in self.pairs:
-            if min(lr.shape[1:]) < self.lr_patch:
-                raise ConfigError(f"train.hr_patch ({hr_patch}) is larger than training image {name} "
-                                  f"(LR {tuple(lr.shape[1:])})")
+        folders, ratios = data_sources(data)
+        groups = [[(name, to_tensor(lr), to_tensor(hr)) for name, hr, lr in read_prepared(folder, scale)]
+                  for folder in folders]
+        for folder, group in zip(folders, groups):
+            for name, lr, _ in group:
+                if min(lr.shape[1:]) < self.lr_patch:
+                    raise ConfigError(f"train.hr_patch ({hr_patch}) is larger than training image {name} of "
+                                      f"{folder} (LR {tuple(lr.shape[1:])})")
+        # a pool is one group; a mixture keeps one group per folder and draws the group by ratio
+        self.groups = groups if ratios is not None else [[pair for group in groups for pair in group]]
+        self.ratios = torch.tensor(ratios, dtype=torch.float64) if ratios is not None else None
         self.generator = torch.Generator().manual_seed(seed)
+
+    def _pick(self) -> tuple[str, torch.Tensor, torch.Tensor]:
+        gen = self.generator
+        group = self.groups[int(torch.multinomial(self.ratios, 1, generator=gen))] if self.ratios is not None \
+            else self.groups[0]
+        return group[int(torch.randint(len(group), (1,), generator=gen))]
 
     def sample(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One batch (LR (B,3,p,p), HR (B,3,p·s,p·s))."""
         lrs, hrs = [], []
         gen, p, s = self.generator, self.lr_patch, self.scale
         for _ in range(batch_size):
-            _, lr, hr = self.pairs[int(torch.randint(len(self.pairs), (1,), generator=gen))]
+            _, lr, hr = self._pick()
             top = int(torch.randint(lr.shape[1] - p + 1, (1,), generator=gen))
             left = int(torch.randint(lr.shape[2] - p + 1, (1,), generator=gen))
             k = int(torch.randint(8, (1,), generator=gen)) if self.augment else 0

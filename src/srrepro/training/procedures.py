@@ -28,29 +28,41 @@ import torch
 from torch import nn
 
 from srrepro.errors import ConfigError
+from srrepro.models.pairs import DISCRIMINATOR_PREFIXES, GANPair
 from srrepro.training import losses
 
 
 @dataclass
 class Networks:
-    """The trained networks: ``model`` is what is saved; ``extractor``/``trunk``/``discriminator`` its GAN view."""
+    """The trained networks: ``model`` is what is saved; ``extractor``/``trunk``/``discriminator`` its GAN view;
+    ``d_extractor`` the discriminator's own extractor when it does not share E (None: D sees E)."""
 
     model: nn.Module
     extractor: nn.Module
     trunk: nn.Module
     discriminator: nn.Module | None
+    d_extractor: nn.Module | None = None
+
+    def _d_features(self) -> nn.Module:
+        return self.extractor if self.d_extractor is None else self.d_extractor
 
     def generate(self, lr: torch.Tensor) -> torch.Tensor:
         return self.trunk(self.extractor(lr))
 
     def discriminate(self, img: torch.Tensor):
-        return self.discriminator(self.extractor(img))
+        return self.discriminator(self._d_features()(img))
+
+    def named_generator_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """E and G parameters with their names in ``model`` (for per-prefix learning rates)."""
+        if isinstance(self.model, GANPair):
+            return [(n, p) for n, p in self.model.named_parameters() if not n.startswith(DISCRIMINATOR_PREFIXES)]
+        return list(self.model.named_parameters())
 
     def generator_parameters(self) -> list[nn.Parameter]:
         return [*self.extractor.parameters(), *self.trunk.parameters()]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
-        return [*self.discriminator.parameters(), *self.extractor.parameters()]
+        return [*self.discriminator.parameters(), *self._d_features().parameters()]
 
 
 @dataclass
@@ -96,10 +108,10 @@ class Objective:
             terms["attention"] = losses.attention_loss(sr, hr, m_fake)
         return terms
 
-    def d_terms(self, real, fake, procedure) -> dict[str, torch.Tensor]:
+    def d_terms(self, real, fake, weights, procedure) -> dict[str, torch.Tensor]:
         (c_real, m_real), (c_fake, m_fake) = self.split(real, procedure), self.split(fake, procedure)
         terms = {"gan": self.gan_d(c_real, c_fake)}
-        if self.fine_grained:
+        if self.fine_grained and weights["d_map"]:
             terms["map"] = losses.map_d(m_real, m_fake)
         return terms
 
@@ -118,6 +130,8 @@ def _content_terms(ctx: StepContext, sr: torch.Tensor, hr: torch.Tensor) -> dict
         terms["pixel"] = losses.pixel_loss(sr, hr, ctx.pixel_criterion)
     if ctx.weights.get("perceptual"):
         terms["perceptual"] = ctx.perceptual(sr, hr)
+    if ctx.weights.get("tv"):
+        terms["tv"] = losses.tv_loss(sr)
     return terms
 
 
@@ -157,8 +171,8 @@ def _d_update(ctx: StepContext, objective: Objective, sr: torch.Tensor, hr: torc
     with ctx.autocast():
         real = ctx.nets.discriminate(hr)
         fake = ctx.nets.discriminate(sr.detach())
-        terms = objective.d_terms(real, fake, ctx.procedure)
-        total = sum(terms.values())
+        terms = objective.d_terms(real, fake, ctx.weights, ctx.procedure)
+        total = terms["gan"] + ctx.weights["d_map"] * terms["map"] if "map" in terms else terms["gan"]
     _update(ctx.opt_d, total)
     return {**{f"d/{k}": v.detach() for k, v in terms.items()}, "d/total": total.detach()}
 
@@ -186,12 +200,18 @@ class Procedure:
 _ESRGAN_WEIGHTS = {"pixel": 1e-2, "perceptual": 1.0, "gan": 5e-3}
 _SRGAN_WEIGHTS = {"pixel": 0.0, "perceptual": 1.0, "gan": 1e-3}
 
+# Loss-weight names: pixel, perceptual, gan (G's adversarial term), map (G's fine-grained map term, w_map),
+# attention (λ2), d_map (D's fine-grained map term; 1 in the papers; 0 with map = attention = 0 switches FA off
+# entirely, "FASRGAN w/o FA"), tv (leftthomas/SRGAN's total variation term).
 PROCEDURES: dict[str, Procedure] = {
     "psnr": Procedure(psnr_step, None, {"pixel": 1.0}),
     "ragan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
-    # λ2 (attention) 1e-2: the FASRGAN paper's value and FA+Fs-SRGAN's released one (FASRGAN's released config: 5e-2)
-    "ragan_fa": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2}),
+    # λ2 (attention) 1e-2: the FASRGAN paper's value ("is used in our FASRGAN"; Table V's 0.01 column equals Table I's
+    # FASRGAN row) and FA+Fs-SRGAN's released one. FASRGAN's released configuration has 5e-2.
+    "ragan_fa": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2, "d_map": 1.0}),
     "bce": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
-    "bce_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 5e-2}),
-    "leftthomas": Procedure(gan_step, LEFTTHOMAS, {"pixel": 1.0, "gan": 1e-3}),
+    "bce_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 5e-2, "d_map": 1.0}),
+    # Wu's loss (L1 + 1e-3 adversarial) by default; the four-term SRGAN loss of the leftthomas code Wu simplifies
+    # sets pixel_criterion mse, perceptual 6e-3 (perceptual_layer vgg16_pool5, perceptual_criterion mse), tv 2e-8.
+    "leftthomas": Procedure(gan_step, LEFTTHOMAS, {"pixel": 1.0, "gan": 1e-3, "perceptual": 0.0, "tv": 0.0}),
 }

@@ -3,27 +3,37 @@
 A variant is a mapping (see ``docs/variant-format.md`` for the format and a worked example):
 ``procedure`` (the training objective, :data:`srrepro.training.procedures.PROCEDURES`), ``generator`` and optionally
 ``discriminator`` (``{arch, **build options}`` of :func:`srrepro.models.build_model`), ``losses`` (weights of the
-procedure's terms), ``perceptual_layer``, ``scale`` and ``train`` (:data:`TRAIN_SETTINGS`). :func:`variant_schema`
-turns these tables into the JSON schema that both :func:`resolve_variant` and the workflow's configuration use,
-so enums and ranges are stated once, here and in the registries.
+procedure's terms, ``pixel_criterion`` and ``perceptual_criterion``), ``perceptual_layer``, ``scale`` and ``train``
+(:data:`TRAIN_SETTINGS`). The workflow's keys ``label``, ``init_from`` and ``train_data`` (the training datasets:
+one name, a list = one pool of their images, or ``{name: ratio}`` = a mixture drawn by ratio) are accepted and left
+to the workflow. :func:`variant_schema` turns these tables into the JSON schema that both :func:`resolve_variant`
+and the workflow's configuration use, so enums and ranges are stated once, here and in the registries.
+
+:func:`resolve_variant` also builds the variant's networks on the ``meta`` device (no memory, no weights) and checks
+that they fit the procedure (:func:`check_networks`), so a wrong pairing stops a run before any job starts.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import torch
 from torch import nn
 
+from srrepro.data.datasets import list_dataset_names
 from srrepro.errors import ConfigError
 from srrepro.metrics import image_metrics
 from srrepro.models import available_models, build_model
 from srrepro.models.pairs import GANPair
 from srrepro.models.registry import model_builder
-from srrepro.training.losses import PERCEPTUAL_LAYERS
+from srrepro.training.losses import CRITERIA, PERCEPTUAL_LAYERS
 from srrepro.training.procedures import PROCEDURES, Networks
 
 
@@ -77,7 +87,7 @@ PRUNE_SETTINGS: dict[str, Setting] = {
                              "init: copy the surviving weights of the unpruned run; scratch: keep only the masks"),
 }
 GENERATOR_TRAINING_KEYS = ("prune",)  # generator keys that direct training and are not build options
-WORKFLOW_KEYS = ("label", "init_from")  # belong to the workflow; accepted and ignored by training
+WORKFLOW_KEYS = ("label", "init_from", "train_data")  # belong to the workflow; accepted and ignored by training
 DEFAULT_PERCEPTUAL_LAYER = "vgg19_conv5_4"
 
 
@@ -88,6 +98,8 @@ def variant_schema() -> dict:
     train["val_metrics"] = {"type": ["array", "object"], "items": metrics, "propertyNames": metrics,
                             "additionalProperties": {"type": "object"}}
     network = {"type": "object", "required": ["arch"], "properties": {"arch": {"enum": available_models()}}}
+    dataset = {"enum": list_dataset_names()}
+    criterion = {"enum": list(CRITERIA)}
     return {
         "type": "object",
         "additionalProperties": False,
@@ -95,16 +107,35 @@ def variant_schema() -> dict:
         "properties": {
             "label": {"type": "string", "description": "display name in tables and figures"},
             "init_from": {"type": "string", "description": "variant whose final weights initialise this one"},
+            "train_data": {
+                "description": "training data: a dataset, a list (one pool: every image equally likely) or "
+                               "{dataset: ratio} (the dataset drawn by ratio, then an image); default data.train",
+                "anyOf": [dataset, {"type": "array", "minItems": 1, "uniqueItems": True, "items": dataset},
+                          {"type": "object", "minProperties": 1, "propertyNames": dataset,
+                           "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}]},
             "procedure": {"enum": list(PROCEDURES)},
             "scale": {"type": "integer", "minimum": 2},
             "generator": {**network, "properties": {**network["properties"], "prune": {"type": "boolean"}}},
             "discriminator": network,
             "perceptual_layer": {"enum": list(PERCEPTUAL_LAYERS)},
-            "losses": {"type": "object", "properties": {"pixel_criterion": {"enum": ["l1", "mse"]}},
+            "losses": {"type": "object", "properties": {"pixel_criterion": criterion,
+                                                        "perceptual_criterion": criterion},
                        "additionalProperties": {"type": "number", "minimum": 0}},
             "train": {"type": "object", "additionalProperties": False, "properties": train},
         },
     }
+
+
+def _branch_errors(error) -> list:
+    """The sub-errors of the ``anyOf`` branch that fits the instance's JSON type (else the untyped branches)."""
+    branches: dict[int, list] = {}
+    for sub in error.context:
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    checker = jsonschema.Draft202012Validator.TYPE_CHECKER
+    typed = [i for i in branches if "type" in error.validator_value[i]
+             and checker.is_type(error.instance, error.validator_value[i]["type"])]
+    chosen = typed or [i for i in branches if "type" not in error.validator_value[i]] or list(branches)
+    return branches[chosen[0]]
 
 
 def schema_error_lines(errors, prefix: str = "", noun: str = "config key") -> list[str]:
@@ -112,7 +143,9 @@ def schema_error_lines(errors, prefix: str = "", noun: str = "config key") -> li
     lines = []
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         path = (prefix + ".".join(str(part) for part in error.absolute_path)).rstrip(".")
-        if error.validator == "additionalProperties":
+        if error.validator == "anyOf" and error.context:
+            lines += schema_error_lines(_branch_errors(error), prefix, noun)
+        elif error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
             extra = sorted(k for k in set(error.instance) - set(allowed) if not any(p.search(k) for p in patterns))
@@ -139,19 +172,22 @@ def check_build_options(network: dict, key: str, noun: str = "config key") -> No
 
 def resolve_variant(variant: dict, key: str = "") -> dict:
     """Validate ``variant`` and fill every default. Errors raise :class:`ConfigError` naming the offending key,
-    as ``<key>.<path>`` (``key`` is where the variant sits in the workflow configuration, e.g. ``variants.fasrgan``)."""
+    as ``<key>.<path>`` (``key`` is where the variant sits in the workflow configuration, e.g. ``variants.fasrgan``).
+    The networks are built on the meta device and checked against the procedure (:func:`check_networks`)."""
     noun = "config key" if key else "variant key"
     errors = list(jsonschema.Draft202012Validator(variant_schema()).iter_errors(variant))
     if errors:
         lines = schema_error_lines(errors, f"{key}." if key else "", noun)
-        raise ConfigError("invalid variant:\n  " + "\n  ".join(lines))
+        raise ConfigError(lines[0] if len(lines) == 1 else "invalid variant:\n  " + "\n  ".join(lines))
+    where = key
     key = f"{key}." if key else ""
     procedure = PROCEDURES[variant["procedure"]]
-    losses = {**procedure.loss_defaults, "pixel_criterion": "l1", **variant.get("losses", {})}
-    unknown = sorted(set(losses) - {*procedure.loss_defaults, "pixel_criterion"})
+    criteria = {"pixel_criterion": "l1", "perceptual_criterion": "l1"}
+    losses = {**procedure.loss_defaults, **criteria, **variant.get("losses", {})}
+    unknown = sorted(set(losses) - {*procedure.loss_defaults, *criteria})
     if unknown:
         raise ConfigError(f"{noun} '{key}losses.{unknown[0]}': procedure '{variant['procedure']}' has no loss "
-                          f"term '{unknown[0]}'; its terms: {', '.join(procedure.loss_defaults)}")
+                          f"term '{unknown[0]}'; its terms: {', '.join([*procedure.loss_defaults, *criteria])}")
     train = {**{name: s.default for name, s in TRAIN_SETTINGS.items()}, **variant.get("train", {})}
     prune = variant["generator"].get("prune", False)
     if prune:
@@ -161,13 +197,18 @@ def resolve_variant(variant: dict, key: str = "") -> dict:
         train = {**{name: s.default for name, s in PRUNE_SETTINGS.items()}, **train}
     elif stray := sorted(set(PRUNE_SETTINGS) & set(train)):
         raise ConfigError(f"{noun} '{key}train.{stray[0]}': needs 'generator.prune: true'")
+    scale = variant.get("scale", 4)
+    if train["hr_patch"] % scale:
+        raise ConfigError(f"{noun} '{key}train.hr_patch': {train['hr_patch']} is not a multiple of the scale "
+                          f"({scale})")
     check_build_options(variant["generator"], f"{key}generator", noun)
-    resolved = {"procedure": variant["procedure"], "scale": variant.get("scale", 4),
+    resolved = {"procedure": variant["procedure"], "scale": scale,
                 "generator": dict(variant["generator"]), "losses": losses,
                 "perceptual_layer": variant.get("perceptual_layer", DEFAULT_PERCEPTUAL_LAYER), "train": train}
     if "discriminator" in variant:
         check_build_options(variant["discriminator"], f"{key}discriminator", noun)
         resolved["discriminator"] = dict(variant["discriminator"])
+    check_networks(resolved, where, noun)
     return resolved
 
 
@@ -176,31 +217,103 @@ def generator_options(cfg: dict) -> dict:
     return {k: v for k, v in cfg["generator"].items() if k != "arch" and k not in GENERATOR_TRAINING_KEYS}
 
 
-def build_networks(cfg: dict) -> Networks:
-    """Build the networks of a resolved variant; check the discriminator fits the HR patch."""
-    options = generator_options(cfg)
-    model = build_model(cfg["generator"]["arch"], **options)
+def _build(network: dict, options: dict, key: str, noun: str) -> nn.Module:
+    try:
+        return build_model(network["arch"], **options)
+    except (ValueError, TypeError) as err:  # an option value the builder refuses
+        raise ConfigError(f"{noun} '{key}': architecture '{network['arch']}' refuses its options: {err}") from err
+
+
+def build_networks(cfg: dict, key: str = "", noun: str = "config key") -> Networks:
+    """Build the networks of a resolved variant; check the procedure gets the discriminator it needs and that
+    the discriminator fits the HR patch. ``key``: where the variant sits in the configuration (for messages)."""
+    at = f"{key}." if key else ""
+    model = _build(cfg["generator"], generator_options(cfg), f"{at}generator", noun)
     gan = PROCEDURES[cfg["procedure"]].objective is not None
     if isinstance(model, GANPair):
         if "discriminator" in cfg:
-            raise ConfigError(f"config key 'discriminator' must be absent: generator arch "
+            raise ConfigError(f"{noun} '{at}discriminator' must be absent: generator arch "
                               f"'{cfg['generator']['arch']}' already includes its discriminator")
-        nets = Networks(model, model.extractor, model.generator_trunk, model.discriminator if gan else None)
+        nets = Networks(model, model.extractor, model.generator_trunk, model.discriminator if gan else None,
+                        None if model.shared else model.discriminator_extractor)
     else:
         discriminator = None
         if gan:
             if "discriminator" not in cfg:
-                raise ConfigError(f"config key 'discriminator' is required by procedure '{cfg['procedure']}'")
+                raise ConfigError(f"{noun} '{at}discriminator' is required by procedure '{cfg['procedure']}' "
+                                  f"(generator arch '{cfg['generator']['arch']}' has none of its own)")
             d_options = {k: v for k, v in cfg["discriminator"].items() if k != "arch"}
-            discriminator = build_model(cfg["discriminator"]["arch"], **d_options)
+            discriminator = _build(cfg["discriminator"], d_options, f"{at}discriminator", noun)
+        elif "discriminator" in cfg:
+            raise ConfigError(f"{noun} '{at}discriminator': procedure '{cfg['procedure']}' trains no "
+                              f"discriminator; remove the key")
         nets = Networks(model, nn.Identity(), model, discriminator)
     size = getattr(nets.discriminator, "input_size", None)
     if size is not None and size != cfg["train"]["hr_patch"]:
-        raise ConfigError(f"config key 'train.hr_patch' ({cfg['train']['hr_patch']}) does not fit the discriminator, "
-                          f"whose input size is {size}")
+        raise ConfigError(f"{noun} '{at}train.hr_patch' ({cfg['train']['hr_patch']}) does not fit the "
+                          f"discriminator, whose input size is {size}")
     return nets
 
 
-def generator_options(cfg: dict) -> dict:
-    """Build options of the generator (the ``generator`` mapping without ``arch`` and the training keys)."""
-    return {k: v for k, v in cfg["generator"].items() if k != "arch" and k not in GENERATOR_TRAINING_KEYS}
+@contextmanager
+def on_meta_device() -> Iterator[None]:
+    """Build modules on the meta device (shapes only, no memory), skipping ``torch.nn.init``'s in-place
+    initialisers: meaningless there, and slow (each is decomposed in Python on meta tensors)."""
+    names = [n for n in vars(nn.init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(nn.init, n) for n in names}
+    try:
+        for name in names:
+            setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        with torch.device("meta"):
+            yield
+    finally:
+        for name, function in saved.items():
+            setattr(nn.init, name, function)
+
+
+_CHECKED: dict[str, list[str]] = {}  # network specification → assets its generator needs (checked ones only)
+
+
+def _network_spec(cfg: dict) -> str:
+    return json.dumps([cfg["procedure"], cfg["scale"], cfg["generator"], cfg.get("discriminator"),
+                       cfg["train"]["hr_patch"]], sort_keys=True)
+
+
+def check_networks(cfg: dict, key: str = "", noun: str = "config key") -> None:
+    """Build the networks of a resolved variant on the meta device (no memory, no weights) and run the
+    discriminator on an HR patch: refuses a GAN procedure without a discriminator, a fine-grained objective whose
+    discriminator has no map output, an HR patch the discriminator cannot take and a generator whose scale is not
+    the variant's. Specifications already checked in this process are not built again."""
+    spec = _network_spec(cfg)
+    if spec in _CHECKED:
+        return
+    at = f"{key}." if key else ""
+    objective = PROCEDURES[cfg["procedure"]].objective
+    out = None
+    with on_meta_device():
+        nets = build_networks(cfg, key, noun)
+        if objective is not None:
+            patch = cfg["train"]["hr_patch"]
+            try:
+                out = nets.discriminate(torch.empty(2, 3, patch, patch))
+            except (ValueError, RuntimeError) as err:
+                raise ConfigError(f"{noun} '{at}train.hr_patch' ({patch}) does not fit the discriminator: "
+                                  f"{' '.join(str(err).split())}") from err
+    scale = getattr(nets.trunk, "scale", cfg["scale"])
+    if scale != cfg["scale"]:
+        raise ConfigError(f"{noun} '{at}generator.scale': the generator upscales x{scale}, the data x{cfg['scale']} "
+                          f"(the configuration's scale); set generator.scale: {cfg['scale']}")
+    if objective is not None and objective.fine_grained and not isinstance(out, tuple):
+        arch = cfg.get("discriminator", cfg["generator"])["arch"]
+        where = "discriminator.arch" if "discriminator" in cfg else "generator.arch"
+        raise ConfigError(f"{noun} '{at}{where}': procedure '{cfg['procedure']}' needs a discriminator with a "
+                          f"fine-grained map output, which '{arch}' lacks (use 'unet_fa', or a pair such as "
+                          f"'rrdbnet_unet', 'srresnet_unet', 'fs_rrdbnet_unet')")
+    prior = getattr(nets.model, "prior", None)
+    _CHECKED[spec] = [prior.asset] if prior is not None and prior.asset else []
+
+
+def required_assets(cfg: dict) -> list[str]:
+    """Assets the generator of a resolved variant needs (its segmentation prior's weights)."""
+    check_networks(cfg)
+    return list(_CHECKED[_network_spec(cfg)])
