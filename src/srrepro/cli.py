@@ -174,6 +174,12 @@ def cmd_train(args) -> None:
     print(f"final model: {final}")
 
 
+def cmd_plan(args) -> None:
+    from srrepro.planning import plan_configfile
+
+    print(plan_configfile(args.configfile, args.device, args.results))
+
+
 def cmd_overview(args) -> None:
     from srrepro.reporting.summary import write_overview
 
@@ -313,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", help="checkpoint initialising the generator (e.g. the PSNR-oriented model)")
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("plan", help="GPU-hours of every training job of a configuration, before launching it")
+    p.add_argument("--configfile", required=True, help="workflow configuration, e.g. config/paper.yaml")
+    p.add_argument("--device", default="h100-sxm", help="h100-sxm (default), h200 or a100-sxm")
+    p.add_argument("--results", default="bench/results",
+                   help="bench/bench_gpu.py results whose measured s/it replace the estimates (default %(default)s)")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("overview", help="every model on every test set, as a Markdown and CSV table")
     p.add_argument("metric_files", nargs="+")

@@ -39,13 +39,14 @@ import torch
 from tqdm import tqdm
 
 from srrepro.atomic import copy_file, write_text
-from srrepro.errors import ConfigError, TrainingDiverged
+from srrepro.errors import ConfigError
 from srrepro.models.checkpoints import save_model
 from srrepro.models.pairs import GANPair
 from srrepro.models.rrsb_pruning import pruning_stats
 from srrepro.models.segmentation_prior import attach_prior_weights
 from srrepro.models.spsagan import SPSAGenerator
 from srrepro.training import run_state
+from srrepro.training.host_sync import LossWindow, to_device
 from srrepro.training.initialisation import is_dense, load_init_weights, prune_for_training
 from srrepro.training.losses import PERCEPTUAL_LAYERS, PerceptualLoss, perceptual_features
 from srrepro.training.manifest import changed_keys, extends, run_manifest
@@ -92,15 +93,6 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _check_finite(values: dict[str, torch.Tensor], iteration: int, out_dir: Path) -> None:
-    if bool(torch.stack([v.float() for v in values.values()]).isfinite().all()):
-        return
-    term = next(k for k, v in values.items() if not torch.isfinite(v).all())
-    last = run_state.latest_checkpoint(out_dir)
-    raise TrainingDiverged(f"loss term '{term}' is {values[term].item()} at iteration {iteration}; last good "
-                           f"checkpoint: {last if last else 'none'}; lower the learning rate or check the data")
 
 
 def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, val_dir=None, init_checkpoint=None,
@@ -196,24 +188,24 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
         board = TensorBoardLog(out_dir / run_state.TENSORBOARD_DIR, purge_step=start + 1 if state else None)
         bar = tqdm(total=train["iterations"], initial=start, desc=cfg["procedure"], unit="it", file=sys.stderr,
                    mininterval=10, ascii=True, disable=not progress, dynamic_ncols=False)
-        busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the finiteness sync) since the last record
+        busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the window's host read) since the last record
+        loss_window = LossWindow(out_dir, train["iterations"], train["log_every"], train["checkpoint_every"],
+                                 train["validate_every"] if validator else 0)
         try:
             for iteration in range(start + 1, train["iterations"] + 1):
                 began = time.perf_counter()
                 lr, hr = sampler.sample(train["batch_size"])
-                lr = lr.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-                hr = hr.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+                lr, hr = to_device(lr, device, memory_format), to_device(hr, device, memory_format)
                 values = procedure.step(ctx, lr, hr)
                 for scheduler in schedulers.values():
                     scheduler.step()
-                _check_finite(values, iteration, out_dir)
+                scalars = loss_window.add(values, iteration)  # floats + finiteness check at log/checkpoint/validation
                 busy += time.perf_counter() - began
                 window_count += 1
                 last = iteration == train["iterations"]
                 if iteration % train["log_every"] == 0 or last:
                     record = {"iteration": iteration, "seconds_per_iteration": busy / window_count,
-                              **{f"lr_{k}": opt.param_groups[0]["lr"] for k, opt in optimizers.items()},
-                              **{k: v.item() for k, v in values.items()}}
+                              **{f"lr_{k}": opt.param_groups[0]["lr"] for k, opt in optimizers.items()}, **scalars}
                     run_state.append_train_log(out_dir, record)
                     board.scalars(iteration, {"time/seconds_per_iteration": record["seconds_per_iteration"],
                                               **{f"lr/{k}": record[f"lr_{k}"] for k in optimizers},

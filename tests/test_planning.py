@@ -1,0 +1,165 @@
+"""`srrepro plan`: every job of the paper grid and of the demo, FLOPs counted over the real training step, totals that
+add up, costs that grow with iterations, released initialisation. No timings: the estimate is arithmetic on counts."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from srrepro import cli
+from srrepro.errors import ConfigError
+from srrepro.planning import DEVICES, UTILISATION, format_plan, plan, step_flops
+from srrepro.training.variant import WORKFLOW_KEYS, resolve_variant
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def paper() -> dict:
+    return load("config/paper.yaml")
+
+
+@pytest.fixture(scope="module")
+def paper_plan(paper):
+    return plan(paper, "h100-sxm", None, "config/paper.yaml")
+
+
+def resolved(config: dict, name: str) -> dict:
+    spec = {k: v for k, v in config["variants"][name].items() if k not in WORKFLOW_KEYS}
+    return resolve_variant({"scale": config["scale"], **spec})
+
+
+def check_totals(config: dict, result, device: str = "h100-sxm") -> None:
+    """Every variant x seed once, in order; s/it = FLOPs / (peak x utilisation); the totals are the sums."""
+    assert [(j.variant, j.seed) for j in result.jobs] == [(v, s) for v in config["variants"] for s in config["seeds"]]
+    for job in result.jobs:
+        cfg = resolved(config, job.variant)
+        assert job.iterations == cfg["train"]["iterations"] and job.source == "estimate"
+        assert job.flops_per_iteration == step_flops(cfg) > 0
+        peak = DEVICES[device].peak_tflops[cfg["train"]["amp"]] * 1e12
+        assert job.seconds_per_iteration == pytest.approx(job.flops_per_iteration / (peak * UTILISATION), rel=1e-12)
+        assert job.gpu_hours == pytest.approx(job.iterations * job.seconds_per_iteration / 3600, rel=1e-12)
+    assert result.gpu_hours == pytest.approx(sum(j.gpu_hours for j in result.jobs), rel=1e-12)
+    per_seed = {j.variant: j.gpu_hours for j in result.jobs}
+    chain = list(result.chain)
+    for before, after in zip(chain, chain[1:]):
+        assert config["variants"][after]["init_from"] == before
+    assert result.chain_hours == pytest.approx(sum(per_seed[v] for v in chain), rel=1e-12)
+    assert result.chain_hours >= max(per_seed.values())
+
+
+def test_paper_grid_every_job_and_totals(paper, paper_plan):
+    check_totals(paper, paper_plan)
+    assert len(paper_plan.jobs) == len(paper["variants"]) * 3
+    text = format_plan(paper_plan)
+    assert f"Total: {len(paper_plan.jobs)} jobs, {paper_plan.gpu_hours:.0f} GPU-hours" in text
+    assert text.count("| estimate |") == len(paper_plan.jobs)
+
+
+def test_rrdb_psnr_flops_are_the_convolutions_of_its_step(paper_plan):
+    """One PSNR iteration of the 23-RRDB generator at batch 16, HR 128: every 3x3 convolution forward, its weight
+    gradient and its input gradient (none for the first one, whose input is the data), 2 FLOPs per MAC."""
+    batch, lr_pixels = 16, 32 * 32
+
+    def conv(c_in, c_out, pixels):
+        return 2 * batch * pixels * c_in * c_out * 9
+
+    first = conv(3, 64, lr_pixels)
+    rdb = sum(conv(64 + 32 * i, 32, lr_pixels) for i in range(4)) + conv(192, 64, lr_pixels)
+    forward = (first + 23 * 3 * rdb + conv(64, 64, lr_pixels) + conv(64, 64, 4 * lr_pixels)
+               + 2 * conv(64, 64, 16 * lr_pixels) + conv(64, 3, 16 * lr_pixels))
+    job = next(j for j in paper_plan.jobs if j.variant == "rrdb_psnr")
+    assert job.flops_per_iteration == 3 * forward - first == 1_762_224_242_688
+
+
+def test_each_rrdb_moved_into_the_shared_extractor_costs_the_same(paper_plan):
+    """Fs-SRGAN's extractor also runs on HR images for D, so each block moved from G into E adds the same FLOPs;
+    the PSNR pre-training (E and G on LR only) costs the same for every split."""
+    flops = {j.variant: j.flops_per_iteration for j in paper_plan.jobs}
+    steps = [flops[v] for v in ("fs_srgan", "fs_e2g15", "fs_e3g14", "fs_e4g13")]
+    increments = {b - a for a, b in zip(steps, steps[1:])}
+    assert len(increments) == 1 and increments.pop() > 0
+    assert len({flops[v] for v in ("fs_psnr", "fs_psnr_e2g15", "fs_psnr_e3g14", "fs_psnr_e4g13")}) == 1
+    assert flops["fasrgan"] > flops["esrgan"]  # the UNet discriminator's map costs more than VGG128
+    assert flops["spsagan"] == flops["spsa_seg"]  # pruned: counted at its dense size
+
+
+def test_paper_released_initialisation_saves_the_rrdb_psnr_jobs(paper, paper_plan):
+    (saving,) = paper_plan.savings
+    consumers = tuple(v for v, spec in paper["variants"].items() if spec.get("init_from") == "rrdb_psnr")
+    assert (saving.variant, saving.released, saving.file) == ("rrdb_psnr", "rrdb_psnr", "RRDB_PSNR_x4.pth")
+    assert saving.consumers == consumers and "fasrgan" in consumers and saving.jobs == 3
+    rrdb_psnr = [j.gpu_hours for j in paper_plan.jobs if j.variant == "rrdb_psnr"]
+    assert saving.gpu_hours == pytest.approx(sum(rrdb_psnr), rel=1e-12)
+    assert paper_plan.gpu_hours_with_released == pytest.approx(paper_plan.gpu_hours - sum(rrdb_psnr), rel=1e-12)
+    assert "need not run if esrgan, fasrgan" in format_plan(paper_plan)
+
+
+def test_released_init_from_waits_for_no_job(paper, paper_plan):
+    edited = copy.deepcopy(paper)
+    for name in ("esrgan", "fasrgan"):
+        edited["variants"][name]["init_from"] = "released:rrdb_psnr"
+    result = plan(edited)
+    assert [j.init_from for j in result.jobs if j.variant == "fasrgan"] == ["released:rrdb_psnr"] * 3
+    assert result.gpu_hours == pytest.approx(paper_plan.gpu_hours, rel=1e-12)  # the same jobs, other dependencies
+    assert "esrgan" not in result.savings[0].consumers and "fasrgan_l2_0p01" in result.savings[0].consumers
+    assert "Starting from released weights already: esrgan, fasrgan." in format_plan(result)
+
+
+def test_cost_grows_with_iterations(paper, paper_plan):
+    edited = copy.deepcopy(paper)
+    edited["variants"]["fasrgan"]["train"] = {**paper["variants"]["fasrgan"]["train"], "iterations": 1_000_000}
+    longer = plan(edited)
+    before = {(j.variant, j.seed): j.gpu_hours for j in paper_plan.jobs}
+    after = {(j.variant, j.seed): j.gpu_hours for j in longer.jobs}
+    for key, hours in after.items():
+        assert hours == pytest.approx(before[key] * (2 if key[0] == "fasrgan" else 1), rel=1e-12)
+    assert longer.gpu_hours > paper_plan.gpu_hours
+
+
+def test_demo_grid_every_job_and_totals():
+    config = load("config.yaml")
+    result = plan(config, "a100-sxm")
+    check_totals(config, result, "a100-sxm")
+    assert result.savings == ()  # the demo's small RRDB is not the released RRDB_PSNR_x4
+    assert "no own pre-training of this configuration is reproduced by a released file" in format_plan(result)
+
+
+def test_cli_plan_prints_the_paper_plan(paper_plan, tmp_path, capsys):
+    assert cli.main(["plan", "--configfile", str(ROOT / "config/paper.yaml"), "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Total: 78 jobs, {paper_plan.gpu_hours:.0f} GPU-hours" in out
+    assert "| fs_e4g13 | 2 | fs_psnr_e4g13 | 500000 | fp32 |" in out
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["variants"]["fasrgan"].update(init_from="rrdb_psnr_typo"),
+     "config key 'variants.fasrgan.init_from': 'rrdb_psnr_typo' is not a variant"),
+    (lambda c: c["variants"]["rrdb_psnr"].update(init_from="fasrgan"),
+     "config key 'variants.rrdb_psnr.init_from': cycle"),
+    (lambda c: c["variants"]["fasrgan"].update(train={**c["variants"]["fasrgan"]["train"], "iterations": 0}),
+     "variants.fasrgan.train.iterations"),
+    (lambda c: c.pop("seeds"), "config key 'seeds' is missing"),
+])
+def test_bad_configuration_is_named_in_one_line(paper, tmp_path, capsys, edit, message):
+    edited = copy.deepcopy(paper)
+    edit(edited)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        plan(edited)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(edited))
+    assert cli.main(["plan", "--configfile", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("srrepro plan: error:") and message.split(":")[0] in err and "Traceback" not in err
+
+
+def test_unknown_device_is_named(capsys):
+    assert cli.main(["plan", "--configfile", str(ROOT / "config.yaml"), "--device", "tpu-v5"]) == 1
+    assert "unknown device 'tpu-v5'; known devices: h100-sxm, h200, a100-sxm" in capsys.readouterr().err
