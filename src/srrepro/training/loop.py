@@ -17,6 +17,7 @@ readable checkpoint; the result is bit-identical on CPU, and every file written 
 byte-identical. The same holds when only ``train.iterations`` grew. A folder holding any other run is moved aside.
 
 Determinism: the seed drives weight init (torch), numpy/python RNGs and the patch sampler's own generator.
+The host waits for the device only at log, checkpoint and validation iterations (:mod:`srrepro.training.host_sync`).
 On CPU with the same thread count runs are bit-identical. On CUDA cuDNN is set to deterministic algorithms without
 benchmarking and ``torch.use_deterministic_algorithms(True, warn_only=True)`` is on, yet some kernels have no
 deterministic version and only warn: the bilinear upsampling backward of the UNet discriminator (atomicAdd),
