@@ -62,7 +62,7 @@ def test_spsagan_training_sets():
 
 
 def test_user_supplied_sets_have_no_download_and_name_their_key():
-    for name in ("Manga109", "PIRM_val", "PIRM_test", "OST300", "OST_train", "Flickr2K", "ImageNet_val"):
+    for name in ("Manga109", "PIRM_val", "PIRM_test", "OST300", "OST_train", "ImageNet_val"):
         source = get_source(name)
         assert source.user_supplied and source.checksum_status == CHECKSUM_USER
     assert "forbids redistribution" in get_source("Manga109").licence

@@ -257,13 +257,6 @@ DATASET_SOURCES: dict[str, DatasetSource] = {
             images=2650, layout="Flickr2K.tar: Flickr2K/Flickr2K_HR/000001.png ... 002650.png",
             papers=("SPSAGAN",)),
         DatasetSource(
-            "Flickr2K", "Flickr2K (Lim et al., EDSR 2017), 2,650 2K HR images 000001-002650",
-            "research use; no licence published by the EDSR authors (images: Flickr owners' copyright)",
-            "https://cv.snu.ac.kr/research/EDSR/Flickr2K.tar", ("Flickr2K", "Flickr2K_HR", "Flickr2K/Flickr2K_HR"),
-            (), images=2650,
-            layout="<mirror>/Flickr2K/Flickr2K_HR/000001.png ... 002650.png (Flickr2K.tar extracted), or "
-                   "<mirror>/Flickr2K_HR/", papers=("SPSAGAN",)),
-        DatasetSource(
             "ImageNet_val", "ILSVRC2012 validation images with ground-truth labels (Table III recognition test)",
             "user-supplied: ImageNet terms of access (non-commercial research and education); never downloaded",
             "https://image-net.org/", ("ImageNet_val",), (), images=50000, config_key=IMAGENET_CONFIG_KEY,
