@@ -3,6 +3,9 @@
 # params.variant, and Snakemake's params rerun trigger (on by default) reruns the job and what depends on it; the
 # trainer continues the run when only train.iterations grew and otherwise moves the old run aside
 # (<run_dir>.superseded-<time>). One trainer at a time owns a run folder (run.lock).
+# resources.gpu: the GPUs of a job (0 here; the profiles set it). With more than one, the job is data-parallel:
+# torchrun starts one training process per GPU, train.batch_size stays the global batch (srrepro.training.distributed).
+# threads: torch threads of each process.
 
 
 rule train:
@@ -18,13 +21,13 @@ rule train:
     resources:
         gpu=0,
     params:
-        cli=SRREPRO,
+        python=PYTHON,
         variant=lambda w: training_spec(w.variant),
         run_dir=lambda w: f"{RESULTS}/train/{w.variant}/seed{w.seed}",
         val=lambda w, input: f"--val {input.val[0]}" if input.val else "",
         init=lambda w, input: f"--init {input.init[0]}" if input.init else "",
         assets=asset_options(),
     shell:
-        "{params.cli} train --variant-json {params.variant:q} --data {input.data} --run-dir {params.run_dir}"
+        LAUNCH_CLI + " train --variant-json {params.variant:q} --data {input.data} --run-dir {params.run_dir}"
         " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
         " > {log} 2>&1"

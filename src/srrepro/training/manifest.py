@@ -40,9 +40,10 @@ def _git_commit() -> str | None:
 
 
 def run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint, asset_options, perceptual_source,
-                 pruning=None) -> dict:
+                 pruning=None, world_size: int = 1) -> dict:
     return {
         "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
+        "world_size": world_size,
         "data_dir": str(data_dir), "val_dir": str(val_dir) if val_dir else None,
         "data_fingerprint": {"train": folder_fingerprint(data_dir),
                              "val": folder_fingerprint(val_dir) if val_dir else None},
@@ -58,7 +59,8 @@ def run_manifest(cfg, seed, threads, device, data_dir, val_dir, init_checkpoint,
 
 def _identity(manifest: dict) -> dict:
     """What makes two runs the same run: the resolved variant, the seed, the initialising weights (by content) and
-    the training and validation data (by file names and sizes). Paths, versions, threads and device may differ."""
+    the training and validation data (by file names and sizes). Paths, versions, threads, device and the number of
+    data-parallel processes may differ."""
     init = manifest.get("init_checkpoint") or {}
     return {"variant": manifest.get("variant"), "seed": manifest.get("seed"), "init_checkpoint": init.get("sha256"),
             "data": manifest.get("data_fingerprint")}

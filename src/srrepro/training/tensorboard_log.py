@@ -39,13 +39,16 @@ def _after_existing_files(log_dir: Path) -> None:
 class TensorBoardLog:
     """Scalars and images for TensorBoard; every method does nothing when tensorboard is not installed."""
 
-    def __init__(self, log_dir: Path, purge_step: int | None = None):
+    def __init__(self, log_dir: Path | None, purge_step: int | None = None):
+        """``log_dir`` None: write nothing (the ranks of a data-parallel run but rank 0)."""
+        self.writer = None
+        if log_dir is None:
+            return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             print("tensorboard is not installed: no event files (pip install -e '.[tensorboard]')", file=sys.stderr,
                   flush=True)
-            self.writer = None
             return
         log_dir.mkdir(parents=True, exist_ok=True)
         _after_existing_files(log_dir)
