@@ -1,6 +1,7 @@
 """Data-parallel training on CPU with the gloo backend, in real processes with real torch.distributed: 2 ranks at batch
 B/2 against 1 rank at batch B, a SIGKILLed rank resumed to the same bytes, BatchNorm synchronised over the ranks, the
-sampler's slices, an uneven batch refused in one line, and the workflow launching torchrun for ``resources: gpu=2``.
+sampler's slices, errors stopping every rank with one line, a run continued with another number of processes, and
+the workflow launching torchrun for ``resources: gpu=2``.
 
 The 2-rank runs are ``torchrun --standalone --nproc_per_node=2 -m srrepro.cli train`` (``python -m
 torch.distributed.run``, the command the workflow runs)."""
@@ -23,6 +24,7 @@ import torch
 import yaml
 from torch import nn
 
+from srrepro.errors import ConfigError
 from srrepro.models import build_model
 from srrepro.training import distributed, run_state, train_variant
 from srrepro.training.patches import PatchSampler
@@ -183,7 +185,10 @@ def test_a_killed_rank_resumes_to_the_same_bytes(reference, data_dir, tmp_path):
     cut = tmp_path / "cut"
     launcher = _torchrun(SPEC, data_dir, cut)
     deadline = time.time() + 300
-    while not any(r["iteration"] >= 5 for r in _logged(cut)):
+    while True:  # kill once rank 0 has logged an odd iteration >= 5: the next checkpoint needs rank 1 (a gather)
+        logged = [r["iteration"] for r in _logged(cut)]
+        if logged and logged[-1] >= 5 and logged[-1] % 2:
+            break
         assert launcher.poll() is None, _stderr(cut)[-3000:]
         assert time.time() < deadline, "timed out waiting for iteration 5"
         time.sleep(0.01)
@@ -205,14 +210,45 @@ def test_a_killed_rank_resumes_to_the_same_bytes(reference, data_dir, tmp_path):
     assert manifest["world_size"] == 2 and "world_size_changes" not in manifest
 
 
-def test_an_uneven_batch_split_is_refused_in_one_line(data_dir, tmp_path):
-    run_dir = tmp_path / "uneven"
-    process = _torchrun(_spec(batch_size=3), data_dir, run_dir)
-    assert process.wait(timeout=300) != 0
+def test_an_uneven_batch_split_is_refused():
+    with pytest.raises(ConfigError) as err:
+        distributed.local_batch(3, distributed.Ranks(rank=1, size=2))
+    assert str(err.value) == ("variant key 'train.batch_size' (3) is the global batch and must be divisible by the "
+                              "number of training processes (2); change one of them")
+    assert distributed.local_batch(12, distributed.Ranks(size=4)) == 3
+
+
+def test_a_busy_run_folder_stops_every_rank_with_one_line(data_dir, tmp_path):
+    """Rank 0 finds the folder owned by another process (this one); every rank stops, and the job's output holds
+    one error line, rank 0's."""
+    run_dir = tmp_path / "busy"
+    with run_state.claim(run_dir):
+        process = _torchrun(SPEC, data_dir, run_dir)
+        assert process.wait(timeout=300) != 0
     lines = [line for line in _stderr(run_dir).splitlines() if line.startswith("srrepro train: error:")]
-    assert lines == ["srrepro train: error: variant key 'train.batch_size' (3) is the global batch and must be "
-                     "divisible by the number of training processes (2); change one of them"]
-    assert not run_dir.exists()  # refused before anything was written
+    assert len(lines) == 1 and f"run folder {run_dir} is in use by process {os.getpid()}" in lines[0], lines
+    assert sorted(p.name for p in run_dir.iterdir()) == [run_state.LOCK]
+
+
+def test_a_run_continues_with_another_number_of_processes(reference, data_dir, tmp_path, capsys):
+    """The finished 2-rank run, lengthened and continued by one process: the same patch stream goes on, rank 0's
+    RNG states are restored, and the manifest records the change (the result is not bit-identical to either)."""
+    run_dir = tmp_path / "continued"
+    shutil.copytree(reference, run_dir)
+    train_variant(_spec(iterations=12), data_dir, run_dir, seed=0, threads=1, progress=False)
+    err = capsys.readouterr().err
+    assert f"continuing the run in {run_dir}, trained so far by 2 process(es), with 1" in err
+    assert "resuming from checkpoint" in err and "at iteration 10" in err
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["world_size"] == 1
+    assert manifest["world_size_changes"] == [{"resumed_at": 10, "from": 2, "to": 1}]
+    assert [r["iteration"] for r in _logged(run_dir)] == list(range(1, 13))
+    assert "rank_rng" not in run_state.load_checkpoint(run_state.checkpoint_path(run_dir, 12))
+    sampler = PatchSampler(data_dir, scale=4, hr_patch=32, seed=0)
+    for _ in range(12):
+        sampler.sample(4)
+    assert torch.equal(run_state.load_checkpoint(run_state.checkpoint_path(run_dir, 12))["sampler"]["generator"],
+                       sampler.state_dict()["generator"])  # 12 global batches of the seed's one stream
 
 
 def _free_port() -> int:

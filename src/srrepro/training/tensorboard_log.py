@@ -10,7 +10,8 @@ slightly from the same region of the full-image SR that the metrics see.
 Resume: readers (TensorBoard, ``EventAccumulator``) read a folder's event files in name order, and a file whose first
 event says "purge from step s" makes them drop what earlier files logged at steps >= s. A resumed run opens its file
 with ``purge_step = checkpoint iteration + 1``, so the steps an interrupted attempt logged after its last checkpoint
-are not shown twice. Everything logged up to a checkpoint is flushed before the checkpoint is written.
+are not shown twice. Everything logged up to a checkpoint is flushed before the checkpoint is written. In a
+data-parallel run only rank 0 writes (the others pass no folder).
 """
 
 from __future__ import annotations
