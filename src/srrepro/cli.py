@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -171,7 +172,8 @@ def cmd_train(args) -> None:
     final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
                           threads=args.threads, val_dir=args.val, init_checkpoint=args.init, asset_options=_asset_options(args),
                           publish_to=args.out)
-    print(f"final model: {final}")
+    if os.environ.get("RANK", "0") == "0":  # every rank of a torchrun job returns it
+        print(f"final model: {final}")
 
 
 def cmd_plan(args) -> None:
@@ -393,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except SrreproError as err:
-        print(f"srrepro {args.command}: error: {err}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # the ranks of a torchrun job stop together; rank 0 says why
+            print(f"srrepro {args.command}: error: {err}", file=sys.stderr)
         return 1
 
 

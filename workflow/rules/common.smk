@@ -13,7 +13,15 @@ def interpreter():
     return stable if os.path.exists(stable) and os.path.samefile(stable, sys.executable) else sys.executable
 
 
-SRREPRO = f"{interpreter()} -m srrepro.cli"
+PYTHON = interpreter()
+SRREPRO = f"{PYTHON} -m srrepro.cli"
+# `srrepro.cli` of a job with `resources.gpu` GPUs: under torchrun with one process per GPU (data-parallel training)
+# when there are several, else one process. Chosen by the shell, not in params: a changed GPU count (a profile's
+# `gpu:`) does not rerun finished jobs, and the run folder continues with the new count.
+LAUNCH_CLI = (
+    "$(if [ {resources.gpu} -gt 1 ]; then echo {params.python} -m torch.distributed.run --standalone"
+    " --nproc_per_node={resources.gpu}; else echo {params.python}; fi) -m srrepro.cli"
+)
 DATA = config["paths"]["data"]
 RESULTS = config["paths"]["results"]
 REPORTS = config["paths"]["reports"]

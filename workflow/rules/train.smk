@@ -4,6 +4,9 @@
 # trainer continues the run when only train.iterations grew and otherwise moves the old run aside
 # (<run_dir>.superseded-<time>). One trainer at a time owns a run folder (run.lock). A variant trains on its
 # train_data (one dataset, a pool of several, or a mixture drawn by ratio), else on data.train.
+# resources.gpu: the GPUs of a job (0 here; the profiles set it). With more than one, the job is data-parallel:
+# torchrun starts one training process per GPU, train.batch_size stays the global batch (srrepro.training.distributed).
+# threads: torch threads of each process.
 
 from srrepro.config import training_data_arguments, training_datasets
 
@@ -21,7 +24,7 @@ rule train:
     resources:
         gpu=0,
     params:
-        cli=SRREPRO,
+        python=PYTHON,
         variant=lambda w: training_spec(w.variant),
         data=lambda w: training_data_arguments(config, w.variant, DATA),
         run_dir=lambda w: f"{RESULTS}/train/{w.variant}/seed{w.seed}",
@@ -29,6 +32,6 @@ rule train:
         init=lambda w, input: f"--init {input.init[0]}" if input.init else "",
         assets=asset_options(),
     shell:
-        "{params.cli} train --variant-json {params.variant:q} {params.data} --run-dir {params.run_dir}"
+        LAUNCH_CLI + " train --variant-json {params.variant:q} {params.data} --run-dir {params.run_dir}"
         " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
         " > {log} 2>&1"

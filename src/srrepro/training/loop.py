@@ -16,16 +16,32 @@ A run restarted on a folder holding the same run (:mod:`srrepro.training.manifes
 readable checkpoint; the result is bit-identical on CPU, and every file written with ``torch.save`` is
 byte-identical. The same holds when only ``train.iterations`` grew. A folder holding any other run is moved aside.
 
-Determinism: the seed drives weight init (torch), numpy/python RNGs and the patch sampler's own generator.
+Several GPUs (:mod:`srrepro.training.distributed`): started by ``torchrun --standalone --nproc_per_node=N -m
+srrepro.cli train ...``, the N processes train data-parallel. ``train.batch_size`` is the global batch (N must divide
+it); each rank crops its slice of the batch the single-process run of the seed draws, and BatchNorm, the RaGAN
+averages and the gradients (E's of both steps included) are those of the global batch, so the ranks compute the
+single-process steps. Rank 0 owns ``out_dir`` (lock, manifest, logs, TensorBoard, checkpoints, model); every rank
+restores the checkpoint rank 0 chose.
+
 The host waits for the device only at log, checkpoint and validation iterations (:mod:`srrepro.training.host_sync`).
+
+Determinism: the seed drives weight init (torch), numpy/python RNGs and the patch sampler's own generator.
 On CPU with the same thread count runs are bit-identical. On CUDA cuDNN is set to deterministic algorithms without
 benchmarking and ``torch.use_deterministic_algorithms(True, warn_only=True)`` is on, yet some kernels have no
 deterministic version and only warn: the bilinear upsampling backward of the UNet discriminator (atomicAdd),
 adaptive average pooling backward, and index/scatter-based ops; bf16 autocast changes results too.
+Data-parallel runs: bit-identical for the same N, seed and threads on CPU (gloo), and after a resume (also after a
+kill of a rank) with the same N; on CUDA, NCCL's all-reduce adds its own order (fixed only with NCCL_ALGO and
+NCCL_PROTO pinned). Not bit-identical: N ranks against 1 rank or another N (a run resumed with another N too). The
+steps are the same but the float32 summation order is not (per-rank partial sums, the all-reduces, the combined
+BatchNorm statistics); Adam turns these ~1e-7 relative differences into whole ±lr steps where a gradient is at noise
+level, and later GAN steps spread them. Measured (tests/test_distributed.py): after two iterations 2 ranks x B/2 are
+1.3e-3 (of the update's norm) from 1 rank x B, as close as one rank with the same batch reordered (2.3e-3).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -37,16 +53,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from srrepro.atomic import copy_file, write_text
-from srrepro.errors import ConfigError
+from srrepro.errors import ConfigError, SrreproError
 from srrepro.models.checkpoints import save_model
 from srrepro.models.pairs import GANPair
 from srrepro.models.rrsb_pruning import pruning_stats
 from srrepro.models.segmentation_prior import attach_prior_weights
 from srrepro.models.spsagan import SPSAGenerator
-from srrepro.training import run_state
+from srrepro.training import distributed, run_state
 from srrepro.training.host_sync import LossWindow, to_device
 from srrepro.training.initialisation import is_dense, load_init_weights, prune_for_training
 from srrepro.training.losses import PERCEPTUAL_LAYERS, PerceptualLoss, perceptual_features
@@ -61,11 +78,17 @@ FINAL_MODEL = "model.pt"
 MANIFEST = "manifest.json"
 
 
+def _named_generator_parameters(nets: Networks) -> list[tuple[str, nn.Parameter]]:
+    if isinstance(nets.model, GANPair):
+        return [(n, p) for n, p in nets.model.named_parameters() if not n.startswith("discriminator.")]
+    return list(nets.model.named_parameters())
+
+
 def _make_optimizers(cfg: dict, nets: Networks):
     train = cfg["train"]
     adam = {"betas": tuple(train["betas"]), "weight_decay": train["weight_decay"]}
     groups: dict[float, list] = {}
-    for name, param in nets.named_generator_parameters():
+    for name, param in _named_generator_parameters(nets):
         lr = next((v for k, v in train["lr_g_overrides"].items() if name.startswith(k)), train["lr_g"])
         groups.setdefault(lr, []).append(param)
     opt_g = torch.optim.Adam([{"params": p, "lr": lr} for lr, p in groups.items()], **adam)
@@ -107,34 +130,68 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
     ``perceptual_features`` (an nn.Module replacing the VGG extractor, e.g. in tests) and ``provenance`` (recorded in
     the manifest). ``device``: default CUDA when available. ``stop_after``: stop after this iteration without
     finishing, as if killed (for resume tests); returns None then. ``publish_to``: also copy the final model there,
-    atomically (the workflow's output), and return that path.
+    atomically (the workflow's output), and return that path. ``threads``: per process.
+
+    Started by ``torchrun`` with several processes, each call is one rank of a data-parallel job
+    (:mod:`srrepro.training.distributed`): rank 0 writes ``out_dir`` and every rank returns the same value.
     """
     cfg = resolve_variant(variant)
-    train = cfg["train"]
-    out_dir = Path(out_dir)
-    final_path = out_dir / FINAL_MODEL
     _set_threads_and_determinism(threads)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    with distributed.process_group(device) as (ranks, device):
+        return _train(cfg, data_dir, Path(out_dir), ranks, device, seed=seed, threads=threads, val_dir=val_dir,
+                      init_checkpoint=init_checkpoint, asset_options=asset_options or {}, progress=progress,
+                      stop_after=stop_after, publish_to=publish_to)
+
+
+def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device: torch.device, *, seed: int,
+           threads: int, val_dir, init_checkpoint, asset_options: dict, progress: bool, stop_after: int | None,
+           publish_to) -> Path | None:
+    train = cfg["train"]
+    final_path = out_dir / FINAL_MODEL
+    distributed.local_batch(train["batch_size"], ranks)  # refuse an uneven split before anything happens
     _seed_everything(seed)
     nets = build_networks(cfg)
-    prior_source = attach_prior_weights(nets.model, asset_options)
+    prior_source = distributed.main_first(lambda: attach_prior_weights(nets.model, asset_options))
+    if ranks.size > 1:  # batch statistics of the global batch, in the generator (SRResNet) and the discriminator
+        distributed.sync_batchnorm(nets.model)
+        if nets.discriminator is not None:
+            distributed.sync_batchnorm(nets.discriminator)
     procedure = PROCEDURES[cfg["procedure"]]
     weights = {k: float(v) for k, v in cfg["losses"].items() if not k.endswith("_criterion")}
     perceptual, perceptual_source = None, None
-    if weights.get("perceptual"):
-        features, perceptual_source = perceptual_features(cfg["perceptual_layer"], asset_options or {})
+    if weights.get("perceptual"):  # rank 0 fetches the weights into the cache first
+        features, perceptual_source = distributed.main_first(lambda: perceptual_features(cfg["perceptual_layer"],
+                                                                                         asset_options))
         perceptual = PerceptualLoss(features, cfg["losses"]["perceptual_criterion"],
                                     PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].imagenet_normalise).to(device)
     sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"])
-    validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options or {})
-                 if val_dir and train["validate_every"] else None)
+    validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options)
+                 if ranks.main and val_dir and train["validate_every"] else None)
     memory_format = torch.channels_last if train["channels_last"] else torch.preserve_format
+    separate_d = nets.discriminator is not None and not isinstance(nets.model, GANPair)
 
-    with run_state.claim(out_dir):
-        run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
-        manifest = run_manifest(cfg, seed, threads, device, describe_data(data_dir), val_dir, init_checkpoint,
-                                asset_options, perceptual_source, prior_source=prior_source)
-        checkpoint, state = _open_run(out_dir, manifest, device) or (None, None)
+    with contextlib.ExitStack() as owner:
+        manifest, state, opened, failure = None, None, {}, None
+        if ranks.main:  # rank 0 owns the folder and decides where the run starts; the others follow
+            try:
+                owner.enter_context(run_state.claim(out_dir))
+                run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
+                manifest = run_manifest(cfg, seed, threads, device, describe_data(data_dir), val_dir, init_checkpoint,
+                                        asset_options, perceptual_source, prior_source=prior_source,
+                                        world_size=ranks.size)
+                checkpoint, state = _open_run(out_dir, manifest) or (None, None)
+                opened = {"checkpoint": checkpoint and str(checkpoint),
+                          "finished": state is not None and state["iteration"] >= train["iterations"]
+                          and final_path.exists()}
+            except SrreproError as err:
+                failure = err
+        opened = distributed.from_main(opened, failure)
+        if opened["finished"]:
+            published = _publish(final_path, publish_to, ranks.main)
+            distributed.barrier()
+            return published
+        if opened["checkpoint"] and not ranks.main:
+            state = run_state.load_checkpoint(Path(opened["checkpoint"]))
         start = state["iteration"] if state else 0
         if state is not None:
             nets.model.load_state_dict(state["nets"]["model"])  # before the optimisers: rebuilds pruned blocks
@@ -146,29 +203,33 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
                      if prune and train["prune_weights"] == "scratch" else None)
             if init_checkpoint:
                 load_init_weights(nets, Path(init_checkpoint))
+            pruning = None
             if prune:
-                manifest["pruning"] = prune_for_training(cfg, nets.model, sampler, device, fresh)
+                pruning = prune_for_training(cfg, nets.model, sampler, device, fresh)
             elif isinstance(nets.model, SPSAGenerator) and not is_dense(nets.model):
-                manifest["pruning"] = {"source": "init_checkpoint", **pruning_stats(nets.model)}
+                pruning = {"source": "init_checkpoint", **pruning_stats(nets.model)}
+            if ranks.main:
+                manifest["pruning"] = pruning
         nets.model.to(device, memory_format=memory_format)
         if nets.discriminator is not None:
             nets.discriminator.to(device, memory_format=memory_format)
+        distributed.same_modules(nets.model, *([nets.discriminator] if separate_d else []))
         optimizers, schedulers = _make_optimizers(cfg, nets)
 
         if state is not None:
-            if nets.discriminator is not None and "discriminator" in state["nets"]:
+            if separate_d and "discriminator" in state["nets"]:
                 nets.discriminator.load_state_dict(state["nets"]["discriminator"])
             for key, opt in optimizers.items():
                 opt.load_state_dict(state["optimizers"][key])
                 schedulers[key].load_state_dict(state["schedulers"][key])
             sampler.load_state_dict(state["sampler"])
-            run_state.set_rng_state(state["rng"])
-            run_state.truncate_logs(out_dir, start)
-            run_state.note(f"resuming from checkpoint {checkpoint} at iteration {start}")
-        else:
+            run_state.set_rng_state(run_state.rank_rng_state(state, ranks.rank))
+            if ranks.main:
+                run_state.truncate_logs(out_dir, start)
+                run_state.note(f"resuming from checkpoint {opened['checkpoint']} at iteration {start}")
+        elif ranks.main:
             _start_afresh(out_dir, manifest)
-        if start >= train["iterations"] and final_path.exists():
-            return _publish(final_path, publish_to)
+        del state  # its tensors are in the networks and optimisers now
 
         ctx = StepContext(
             nets=nets, opt_g=optimizers["g"], opt_d=optimizers.get("d"), weights=weights,
@@ -177,34 +238,39 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
                       else nullcontext),
         )
 
-        def save(iteration: int) -> Path:
+        def save(iteration: int) -> None:
+            rng = distributed.gather_objects(run_state.rng_state())  # every rank's, for an exact resume
+            if not ranks.main:
+                return
             modules = {"model": nets.model.state_dict()}
-            if nets.discriminator is not None and not isinstance(nets.model, GANPair):
+            if separate_d:
                 modules["discriminator"] = nets.discriminator.state_dict()
-            return run_state.save_checkpoint(out_dir, iteration, {
+            run_state.save_checkpoint(out_dir, iteration, {
                 "nets": modules, "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
                 "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
-                "sampler": sampler.state_dict(), "rng": run_state.rng_state()}, train["keep_checkpoints"])
+                "sampler": sampler.state_dict(), "rng": rng[0], **({"rank_rng": rng} if ranks.size > 1 else {})},
+                train["keep_checkpoints"])
 
-        board = TensorBoardLog(out_dir / run_state.TENSORBOARD_DIR, purge_step=start + 1 if state else None)
+        board = TensorBoardLog(out_dir / run_state.TENSORBOARD_DIR if ranks.main else None,
+                               purge_step=start + 1 if start else None)
         bar = tqdm(total=train["iterations"], initial=start, desc=cfg["procedure"], unit="it", file=sys.stderr,
-                   mininterval=10, ascii=True, disable=not progress, dynamic_ncols=False)
+                   mininterval=10, ascii=True, disable=not (progress and ranks.main), dynamic_ncols=False)
         busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the window's host read) since the last record
         loss_window = LossWindow(out_dir, train["iterations"], train["log_every"], train["checkpoint_every"],
-                                 train["validate_every"] if validator else 0)
+                                 train["validate_every"] if val_dir else 0)  # the same windows on every rank
         try:
             for iteration in range(start + 1, train["iterations"] + 1):
                 began = time.perf_counter()
-                lr, hr = sampler.sample(train["batch_size"])
+                lr, hr = sampler.sample(train["batch_size"], ranks.rank, ranks.size)
                 lr, hr = to_device(lr, device, memory_format), to_device(hr, device, memory_format)
-                values = procedure.step(ctx, lr, hr)
+                values = distributed.mean_over_ranks(procedure.step(ctx, lr, hr))  # the global batch's losses
                 for scheduler in schedulers.values():
                     scheduler.step()
                 scalars = loss_window.add(values, iteration)  # floats + finiteness check at log/checkpoint/validation
                 busy += time.perf_counter() - began
                 window_count += 1
                 last = iteration == train["iterations"]
-                if iteration % train["log_every"] == 0 or last:
+                if ranks.main and (iteration % train["log_every"] == 0 or last):
                     record = {"iteration": iteration, "seconds_per_iteration": busy / window_count,
                               **{f"lr_{k}": opt.param_groups[0]["lr"] for k, opt in optimizers.items()}, **scalars}
                     run_state.append_train_log(out_dir, record)
@@ -227,8 +293,11 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
         finally:
             bar.close()
             board.close()
-        save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
-        return _publish(final_path, publish_to)
+        if ranks.main:
+            save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
+        published = _publish(final_path, publish_to, ranks.main)
+        distributed.barrier()  # every rank returns once the model is written
+        return published
 
 
 def _read_manifest(path: Path) -> dict | None:
@@ -238,28 +307,40 @@ def _read_manifest(path: Path) -> dict | None:
         return None
 
 
-def _open_run(out_dir: Path, manifest: dict, device: torch.device) -> tuple[Path, dict] | None:
-    """The checkpoint (path, state) to continue from, or None to start afresh.
+def _open_run(out_dir: Path, manifest: dict) -> tuple[Path, dict] | None:
+    """The checkpoint (path, state on the CPU) to continue from, or None to start afresh.
 
     ``out_dir`` continues when its manifest describes the same run (:func:`~srrepro.training.manifest.changed_keys`
     is empty) or this run cut shorter (:func:`~srrepro.training.manifest.extends`: only ``train.iterations`` grew;
     the old final model is then deleted and the manifest records the extension). Any other run in it is moved aside
-    whole (:func:`~srrepro.training.run_state.move_aside`), so nothing of it mixes into the new one.
+    whole (:func:`~srrepro.training.run_state.move_aside`), so nothing of it mixes into the new one. A run continued
+    with another number of processes sees the same patches in the same global batches (:mod:`.patches`) but is no
+    longer bit-identical to an uninterrupted one; the manifest records the change.
     """
     previous = _read_manifest(out_dir / MANIFEST)
     changed = changed_keys(previous, manifest) if previous else ["manifest.json (missing or unreadable)"]
     if previous and (not changed or extends(previous, manifest)):
-        resumed = run_state.load_latest_checkpoint(out_dir, device)
-        if resumed and changed:
+        resumed = run_state.load_latest_checkpoint(out_dir)
+        if not resumed:
+            return None
+        updated = dict(previous)
+        if changed:
             old, new = previous["variant"]["train"]["iterations"], manifest["variant"]["train"]["iterations"]
             (out_dir / FINAL_MODEL).unlink(missing_ok=True)
-            extension = {"from_iterations": old, "resumed_at": resumed[1]["iteration"],
-                         "git_commit": manifest["git_commit"]}
-            write_text(out_dir / MANIFEST, json.dumps({**previous, "variant": manifest["variant"],
-                                                       "extended": [*previous.get("extended", []), extension]},
-                                                      indent=2))
+            updated["variant"] = manifest["variant"]
+            updated["extended"] = [*previous.get("extended", []), {
+                "from_iterations": old, "resumed_at": resumed[1]["iteration"], "git_commit": manifest["git_commit"]}]
             run_state.note(f"train.iterations grew from {old} to {new}: continuing the run in {out_dir} "
                            f"(its final model of {old} iterations is deleted)")
+        before, now = previous.get("world_size", 1), manifest["world_size"]
+        if before != now:
+            updated["world_size"] = now
+            updated["world_size_changes"] = [*previous.get("world_size_changes", []), {
+                "resumed_at": resumed[1]["iteration"], "from": before, "to": now}]
+            run_state.note(f"continuing the run in {out_dir}, trained so far by {before} process(es), with {now}: "
+                           "the same patches and global batches, but not bit-identical to an uninterrupted run")
+        if updated != previous:
+            write_text(out_dir / MANIFEST, json.dumps(updated, indent=2))
         return resumed
     if run_state.has_run_files(out_dir):
         moved = run_state.move_aside(out_dir)
@@ -281,8 +362,11 @@ def _start_afresh(out_dir: Path, manifest: dict) -> None:
                                     "generator_parameters")}})
 
 
-def _publish(final_path: Path, publish_to) -> Path:
+def _publish(final_path: Path, publish_to, write: bool = True) -> Path:
+    """Copy the final model to ``publish_to`` (when given) and return where it is; ``write`` False: only say where
+    (the ranks of a data-parallel run but rank 0)."""
     if publish_to is None:
         return final_path
-    copy_file(final_path, publish_to)
+    if write:
+        copy_file(final_path, publish_to)
     return Path(publish_to)

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from srrepro.data import assets
 from srrepro.models import backbones
+from srrepro.training.distributed import batch_mean
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -77,14 +78,15 @@ def tv_loss(x: torch.Tensor) -> torch.Tensor:
 
 
 def ragan_g(c_real: torch.Tensor, c_fake: torch.Tensor) -> torch.Tensor:
-    """Relativistic average loss of G (Eq. 7): the real prediction is detached."""
+    """Relativistic average loss of G (Eq. 7): the real prediction is detached. The averages E[C] are over the
+    global batch in data-parallel runs (:func:`~srrepro.training.distributed.batch_mean`)."""
     c_real = c_real.detach()
-    return (_bce(c_real - c_fake.mean(), 0.0) + _bce(c_fake - c_real.mean(), 1.0)) / 2
+    return (_bce(c_real - batch_mean(c_fake), 0.0) + _bce(c_fake - batch_mean(c_real), 1.0)) / 2
 
 
 def ragan_d(c_real: torch.Tensor, c_fake: torch.Tensor) -> torch.Tensor:
-    """Relativistic average loss of D (Eq. 1)."""
-    return (_bce(c_real - c_fake.mean(), 1.0) + _bce(c_fake - c_real.mean(), 0.0)) / 2
+    """Relativistic average loss of D (Eq. 1), averages over the global batch as in :func:`ragan_g`."""
+    return (_bce(c_real - batch_mean(c_fake), 1.0) + _bce(c_fake - batch_mean(c_real), 0.0)) / 2
 
 
 def map_d(m_real: torch.Tensor, m_fake: torch.Tensor) -> torch.Tensor:

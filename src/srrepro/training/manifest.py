@@ -51,11 +51,12 @@ def _git_commit() -> str | None:
 
 
 def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, asset_options, perceptual_source,
-                 pruning=None, prior_source=None) -> dict:
+                 pruning=None, prior_source=None, world_size: int = 1) -> dict:
     """``data``: the training data as :func:`srrepro.training.patches.describe_data` gives it (a folder, a pool
     (list) or {folder: ratio})."""
     return {
         "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
+        "world_size": world_size,
         "data_dir": data, "val_dir": str(val_dir) if val_dir else None,
         "data_fingerprint": {"train": data_fingerprint(data), "val": folder_fingerprint(val_dir) if val_dir else None},
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}
@@ -71,7 +72,8 @@ def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, ass
 
 def _identity(manifest: dict) -> dict:
     """What makes two runs the same run: the resolved variant, the seed, the initialising weights (by content) and
-    the training and validation data (by file names and sizes). Paths, versions, threads and device may differ."""
+    the training and validation data (by file names and sizes). Paths, versions, threads, device and the number of
+    data-parallel processes may differ."""
     init = manifest.get("init_checkpoint") or {}
     return {"variant": manifest.get("variant"), "seed": manifest.get("seed"), "init_checkpoint": init.get("sha256"),
             "data": manifest.get("data_fingerprint")}

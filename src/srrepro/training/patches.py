@@ -3,7 +3,10 @@
 The training data is one folder, a list of folders (one pool: every image equally likely) or a mapping
 folder → ratio (a mixture: each patch first draws its folder by ratio, then an image of it; e.g. SPSAGAN's
 OST : DIV2K = 10 : 1). Sampling is in-process and driven only by a seeded :class:`torch.Generator`, whose state is
-checkpointed; with one folder or a pool no draw is spent on choosing the folder.
+checkpointed; with one folder or a pool no draw is spent on choosing the folder. In a data-parallel run every rank
+draws the positions of the whole global batch from the same generator and crops only its own slice, so the ranks'
+slices together are the single-process batch of the seed, and the generator's state is the same on every rank (one
+state in the checkpoint restores them all, whatever the number of ranks).
 """
 
 from __future__ import annotations
@@ -89,17 +92,20 @@ class PatchSampler:
             else self.groups[0]
         return group[int(torch.randint(len(group), (1,), generator=gen))]
 
-    def sample(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """One batch (LR (B,3,p,p), HR (B,3,p·s,p·s))."""
+    def sample(self, batch_size: int, rank: int = 0, ranks: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Slice ``rank`` of ``ranks`` equal slices of one batch of ``batch_size`` patches (the whole batch by
+        default): LR (b,3,p,p), HR (b,3,p·s,p·s) with b = batch_size / ranks. Slices are consecutive batch positions."""
         lrs, hrs = [], []
         gen, p, s = self.generator, self.lr_patch, self.scale
-        for _ in range(batch_size):
+        mine = range(rank * batch_size // ranks, (rank + 1) * batch_size // ranks)
+        for position in range(batch_size):
             _, lr, hr = self._pick()
             top = int(torch.randint(lr.shape[1] - p + 1, (1,), generator=gen))
             left = int(torch.randint(lr.shape[2] - p + 1, (1,), generator=gen))
             k = int(torch.randint(8, (1,), generator=gen)) if self.augment else 0
-            lrs.append(dihedral(lr[:, top:top + p, left:left + p], k))
-            hrs.append(dihedral(hr[:, top * s:(top + p) * s, left * s:(left + p) * s], k))
+            if position in mine:
+                lrs.append(dihedral(lr[:, top:top + p, left:left + p], k))
+                hrs.append(dihedral(hr[:, top * s:(top + p) * s, left * s:(left + p) * s], k))
         return torch.stack(lrs).float().div_(255), torch.stack(hrs).float().div_(255)
 
     def state_dict(self) -> dict:

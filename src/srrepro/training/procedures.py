@@ -15,7 +15,8 @@ the discriminator optimiser D and E, so with a real extractor E is trained by bo
 * D step: D and E receive the D-loss gradient; SR is detached.
 
 Per iteration one G step then one D step, except ``leftthomas`` (that code's order: D step, then G step on the
-same SR).
+same SR). In data-parallel runs each step averages its optimiser's gradients over the ranks before stepping
+(:mod:`srrepro.training.distributed`), so E gets the global-batch gradient of both objectives.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from torch import nn
 from srrepro.errors import ConfigError
 from srrepro.models.pairs import DISCRIMINATOR_PREFIXES, GANPair
 from srrepro.training import losses
+from srrepro.training.distributed import average_gradients
 
 
 @dataclass
@@ -138,6 +140,7 @@ def _content_terms(ctx: StepContext, sr: torch.Tensor, hr: torch.Tensor) -> dict
 def _update(optimizer: torch.optim.Optimizer, total: torch.Tensor) -> None:
     optimizer.zero_grad(set_to_none=True)
     total.backward()
+    average_gradients(optimizer)  # data-parallel runs: the global batch's gradient on every rank
     optimizer.step()
 
 

@@ -2,10 +2,12 @@
 
 ``<out>/checkpoints/iter_NNNNNNNN.pt`` holds everything needed to continue bit-identically: network, optimiser and
 scheduler states, the iteration, the RNG states of torch (CPU and CUDA), numpy and python, and the patch sampler's
-generator. Files are written atomically, byte-identical for identical states, and hold only tensors and plain
-containers (loaded with ``weights_only``). An unreadable checkpoint is renamed ``*.pt.corrupt`` and the previous one
-is used. ``<out>/run.lock`` makes one process at a time own the folder (see :func:`claim`). A run superseded by a
-changed configuration is moved to the sibling folder ``<out>.superseded-<UTC time>``.
+generator; a data-parallel run adds every rank's RNG states (``rank_rng``; the networks, optimisers and the sampler
+are the same on every rank). Files are written atomically, byte-identical for identical states, and hold only tensors
+and plain containers (loaded with ``weights_only``, onto the CPU). An unreadable checkpoint is renamed
+``*.pt.corrupt`` and the previous one is used. ``<out>/run.lock`` makes one process at a time own the folder (see
+:func:`claim`). A run superseded by a changed configuration is moved to the sibling folder
+``<out>.superseded-<UTC time>``. In a data-parallel run only rank 0 calls what writes here.
 """
 
 from __future__ import annotations
@@ -169,8 +171,20 @@ def save_checkpoint(out_dir: Path, iteration: int, state: dict, keep: int) -> Pa
     return path
 
 
-def load_latest_checkpoint(out_dir: Path, device: torch.device) -> tuple[Path, dict] | None:
-    """The newest readable checkpoint and its state, None when there is none.
+def rank_rng_state(state: dict, rank: int) -> dict:
+    """The RNG states of ``rank`` in a checkpoint: ``rank_rng`` (data-parallel runs: every rank's), else ``rng``.
+    A rank the checkpoint does not know (the run continues with more processes) takes rank 0's."""
+    per_rank = state.get("rank_rng", [state["rng"]])
+    return per_rank[rank] if rank < len(per_rank) else state["rng"]
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's state, every tensor on the CPU (RNG states must be; the optimisers move theirs)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_latest_checkpoint(out_dir: Path) -> tuple[Path, dict] | None:
+    """The newest readable checkpoint and its state (on the CPU), None when there is none.
 
     Unreadable newer ones (e.g. truncated by a full disk or a lost write) are renamed ``*.corrupt`` with a warning
     naming them. When every checkpoint is unreadable, raise :class:`CheckpointError` and leave them in place.
@@ -178,7 +192,7 @@ def load_latest_checkpoint(out_dir: Path, device: torch.device) -> tuple[Path, d
     failures = []
     for path in reversed(list_checkpoints(out_dir)):
         try:
-            state = torch.load(path, map_location=device, weights_only=True)
+            state = load_checkpoint(path)
         except Exception as err:  # torch raises many types for truncated or foreign files
             first_line = (str(err).strip().splitlines() or [""])[0]
             failures.append((path, f"{type(err).__name__}: {first_line}"))

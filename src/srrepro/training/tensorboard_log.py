@@ -10,7 +10,8 @@ slightly from the same region of the full-image SR that the metrics see.
 Resume: readers (TensorBoard, ``EventAccumulator``) read a folder's event files in name order, and a file whose first
 event says "purge from step s" makes them drop what earlier files logged at steps >= s. A resumed run opens its file
 with ``purge_step = checkpoint iteration + 1``, so the steps an interrupted attempt logged after its last checkpoint
-are not shown twice. Everything logged up to a checkpoint is flushed before the checkpoint is written.
+are not shown twice. Everything logged up to a checkpoint is flushed before the checkpoint is written. In a
+data-parallel run only rank 0 writes (the others pass no folder).
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ def _after_existing_files(log_dir: Path) -> None:
 class TensorBoardLog:
     """Scalars and images for TensorBoard; every method does nothing when tensorboard is not installed."""
 
-    def __init__(self, log_dir: Path, purge_step: int | None = None):
+    def __init__(self, log_dir: Path | None, purge_step: int | None = None):
+        """``log_dir`` None: write nothing (the ranks of a data-parallel run but rank 0)."""
+        self.writer = None
+        if log_dir is None:
+            return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             print("tensorboard is not installed: no event files (pip install -e '.[tensorboard]')", file=sys.stderr,
                   flush=True)
-            self.writer = None
             return
         log_dir.mkdir(parents=True, exist_ok=True)
         _after_existing_files(log_dir)

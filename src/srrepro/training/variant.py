@@ -51,7 +51,8 @@ _RATE = {"type": "number", "minimum": 0}
 
 TRAIN_SETTINGS: dict[str, Setting] = {
     "iterations": Setting(500000, _POSITIVE_INT, "total iterations (one G step and one D step each)"),
-    "batch_size": Setting(16, _POSITIVE_INT, "patches per batch"),
+    "batch_size": Setting(16, _POSITIVE_INT, "patches per batch; with several GPUs the global batch, split evenly "
+                                             "over the training processes"),
     "hr_patch": Setting(128, {"type": "integer", "minimum": 8},
                         "HR crop side (LR crop = hr_patch / scale); must equal the discriminator's input size"),
     "augment": Setting(True, {"type": "boolean"}, "random dihedral (flip / transpose) augmentation"),
