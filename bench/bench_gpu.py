@@ -59,9 +59,9 @@ from srrepro.models.backbones import VGGFeatures  # noqa: E402
 from srrepro.planning import step_flops, step_signature  # noqa: E402
 from srrepro.training.host_sync import LossWindow, to_device  # noqa: E402
 from srrepro.training.loop import _make_optimizers, _set_threads_and_determinism  # noqa: E402  (the loop's own)
-from srrepro.training.losses import PERCEPTUAL_LAYERS, PerceptualLoss  # noqa: E402
+from srrepro.training.losses import PERCEPTUAL_LAYERS, perceptual_loss  # noqa: E402
 from srrepro.training.patches import PatchSampler  # noqa: E402
-from srrepro.training.procedures import PROCEDURES, Networks, StepContext  # noqa: E402
+from srrepro.training.procedures import PROCEDURES, Networks, loss_weights, step_context  # noqa: E402
 from srrepro.training.variant import WORKFLOW_KEYS, build_networks, resolve_variant  # noqa: E402
 
 VARIANTS = ["fasrgan", "fs_srgan", "fa_fs_srgan", "esrgan"]
@@ -102,8 +102,8 @@ class Trainer:
         if nets.discriminator is not None:
             nets.discriminator.to(device, memory_format=self.memory_format)
         optimizers, self.schedulers = _make_optimizers(cfg, nets)
-        weights = {k: float(v) for k, v in cfg["losses"].items() if k != "pixel_criterion"}
-        perceptual = PerceptualLoss(copy.deepcopy(features)).to(device) if weights.get("perceptual") else None
+        perceptual = perceptual_loss(cfg, copy.deepcopy(features)).to(device) if loss_weights(cfg).get("perceptual") \
+            else None
         if compile_backend:
             def compiled(module):
                 return module if module is None or isinstance(module, nn.Identity) else \
@@ -111,11 +111,7 @@ class Trainer:
             nets = Networks(nets.model, compiled(nets.extractor), compiled(nets.trunk), compiled(nets.discriminator))
             if perceptual is not None:
                 perceptual.features = compiled(perceptual.features)
-        self.ctx = StepContext(
-            nets=nets, opt_g=optimizers["g"], opt_d=optimizers.get("d"), weights=weights,
-            pixel_criterion=cfg["losses"]["pixel_criterion"], perceptual=perceptual, procedure=cfg["procedure"],
-            autocast=((lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if train["amp"] == "bf16"
-                      else nullcontext))
+        self.ctx = step_context(cfg, nets, optimizers["g"], optimizers.get("d"), perceptual, device)
         self.step = PROCEDURES[cfg["procedure"]].step
         self.sampler = PatchSampler(data, cfg["scale"], train["hr_patch"], 0, train["augment"])
         self.window = LossWindow(log_dir, -1, train["log_every"], train["checkpoint_every"])
@@ -295,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             cfg = resolve_variant({"scale": config["scale"], **spec}, key=f"variants.{name}")
             if args.cpu:
                 cfg["train"]["batch_size"] = min(cfg["train"]["batch_size"], 2)
-            arch, _, stop = PERCEPTUAL_LAYERS[cfg["perceptual_layer"]]
-            features = VGGFeatures(arch).features[:stop].eval()  # random weights: timing does not depend on them
+            layer = PERCEPTUAL_LAYERS[cfg["perceptual_layer"]]
+            features = VGGFeatures(layer.arch).features[:layer.stop].eval()  # random weights: timing is the same
             modes = {}
             for mode, (amp, channels_last) in EAGER_MODES.items():
                 mode_cfg = {**cfg, "train": {**cfg["train"], "amp": amp, "channels_last": channels_last}}

@@ -64,6 +64,9 @@ def _set(path: str, value):
 
 
 @pytest.mark.parametrize("mutate, expected", [
+    (_set("variants.esrgan.init_from", "released:rrdb_psnrr"),
+     "config key 'variants.esrgan.init_from': 'released:rrdb_psnrr' is not a released model; released models: "
+     "released:fasrgan, "),
     (_set("variants.esrgan.generator.arch", "rrdbnett"),
      "config key 'variants.esrgan.generator.arch': 'rrdbnett' is not one of attention_srgan, "),
     (_set("variants.esrgan.generator.nbb", 3), "config key 'variants.esrgan.generator.nbb': architecture 'rrdbnet' "

@@ -16,7 +16,7 @@ from srrepro.errors import ConfigError, TrainingDiverged
 from srrepro.models.checkpoints import load_model
 from srrepro.training import losses, train_variant
 from srrepro.training.patches import PatchSampler, dihedral
-from srrepro.training.procedures import PROCEDURES, StepContext, _d_update, _g_update
+from srrepro.training.procedures import PROCEDURES, StepContext, _d_update, _g_update, loss_weights
 from srrepro.training.initialisation import load_init_weights as _load_init
 from srrepro.training.variant import build_networks, resolve_variant
 
@@ -98,7 +98,7 @@ def test_feature_sharing_updates_extractor_from_both_objectives():
     nets = build_networks(cfg)
     opt_g = torch.optim.Adam(nets.generator_parameters(), lr=1e-2)
     opt_d = torch.optim.Adam(nets.discriminator_parameters(), lr=1e-2)
-    weights = {k: v for k, v in cfg["losses"].items() if k != "pixel_criterion"}
+    weights = loss_weights(cfg)
     ctx = StepContext(nets, opt_g, opt_d, weights, "l1", losses.PerceptualLoss(nn.Conv2d(3, 4, 1)), nullcontext,
                       "ragan_fa")
     lr, hr = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 16, 16)

@@ -116,6 +116,13 @@ def cmd_assets(args) -> int:
     return 0 if args.allow_missing or not missing else 1
 
 
+def cmd_released_init(args) -> None:
+    from srrepro.models.released import released_init_file
+
+    path = released_init_file(args.name, _asset_options(args), args.out)
+    print(f"released model {args.name} written as {path}")
+
+
 def cmd_degrade(args) -> None:
     from srrepro.data.prepared import degrade_folder
 
@@ -258,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", type=_output_file, help="write the provenance of all cached assets to this JSON file")
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_assets)
+
+    p = sub.add_parser("released-init", help="the authors' released weights of NAME as one of our model files, "
+                       "to start training from (init_from: released:NAME)")
+    p.add_argument("name", help="fasrgan, fs_srgan, fa_fs_srgan, esrgan, rrdb_psnr or srresnet")
+    p.add_argument("--out", type=_output_file, required=True)
+    _add_asset_arguments(p)
+    p.set_defaults(func=cmd_released_init)
 
     p = sub.add_parser("degrade", help="MATLAB-compatible bicubic downscaling of every image in HR_DIR")
     p.add_argument("hr_dir")

@@ -141,13 +141,22 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
 
 
 def _reference_problems(config: dict) -> list[str]:
-    """Names that must refer to something else in the configuration."""
+    """Names that must refer to something else in the configuration (or to the authors' released models)."""
+    from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX
+
     variants = config["variants"]
     problems = []
     for name, variant in variants.items():
         source = variant.get("init_from")
-        if source is not None and source not in variants:
-            problems.append(f"config key 'variants.{name}.init_from': '{source}' is not a variant")
+        if source is None or source in variants:
+            continue
+        if source.startswith(SPEC_PREFIX):
+            if source[len(SPEC_PREFIX):] not in RELEASED_MODELS:
+                problems.append(f"config key 'variants.{name}.init_from': '{source}' is not a released model; released "
+                                f"models: {', '.join(SPEC_PREFIX + r for r in RELEASED_MODELS)}")
+        else:
+            problems.append(f"config key 'variants.{name}.init_from': '{source}' is not a variant (nor "
+                            f"'{SPEC_PREFIX}<name>' of the authors' released weights)")
     reports = config.get("reports", {})
     for section in ("splits", "curves"):
         for label, variant in reports.get(section, {}).items():

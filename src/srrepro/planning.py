@@ -12,7 +12,8 @@ iterations times its seconds per iteration on a named device (:data:`DEVICES`), 
    :data:`UTILISATION`.
 
 Released initialisation: a variant whose ``init_from`` is ``released:<name>`` starts from the authors' weights and
-waits for no job. An own pre-training variant that a released file reproduces (:data:`RELEASED_PRETRAININGS`) is
+waits for no job. An own pre-training variant that a released file reproduces
+(:data:`srrepro.models.released.RELEASED_MODELS`) is
 listed with the jobs and GPU-hours saved if the variants starting from it started from the released file instead.
 
 Not counted: validation, checkpoint writing, data preparation and evaluation; pruned generators count at their dense
@@ -24,7 +25,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,14 +32,15 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
+from srrepro.data.assets import ASSETS
 from srrepro.errors import ConfigError
 from srrepro.models.backbones import VGGFeatures
 from srrepro.models.registry import model_builder
-from srrepro.training.losses import PERCEPTUAL_LAYERS, PerceptualLoss
-from srrepro.training.procedures import PROCEDURES, StepContext
+from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX
+from srrepro.training.losses import PERCEPTUAL_LAYERS, perceptual_loss
+from srrepro.training.procedures import PROCEDURES, loss_weights, step_context
 from srrepro.training.variant import GENERATOR_TRAINING_KEYS, WORKFLOW_KEYS, build_networks, resolve_variant
 
-RELEASED_PREFIX = "released:"
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,6 @@ DEFAULT_DEVICE = "h100-sxm"
 # poorly, and eager PyTorch launches thousands of small kernels per iteration. 0.2 sits below that cap.
 UTILISATION = 0.2
 
-# Own pre-training variants a released file reproduces, by the released model's name (``init_from: released:<name>``):
-# the procedure, scale and generator of the variant it replaces. RRDB_PSNR_x4.pth is ESRGAN's PSNR-oriented RRDB,
-# the pretrain_model_G of the released FASRGAN and ESRGAN configurations (notes/refs.md §2).
-RELEASED_PRETRAININGS: dict[str, dict] = {
-    "rrdb_psnr": {"file": "RRDB_PSNR_x4.pth", "procedure": "psnr", "scale": 4,
-                  "generator": {"arch": "rrdbnet", "nf": 64, "nb": 23, "gc": 32}},
-}
-
-
 def precision(train: dict) -> str:
     """The bench mode a variant trains in: 'fp32', 'bf16', 'bf16_channels_last' (or 'fp32_channels_last')."""
     return train["amp"] + ("_channels_last" if train["channels_last"] else "")
@@ -94,10 +86,10 @@ def precision(train: dict) -> str:
 def step_signature(cfg: dict) -> str:
     """What one training iteration costs depends on, as canonical JSON (precision apart): procedure, scale, networks,
     the loss terms in use (weights as on/off), the perceptual layer when used, batch and patch."""
-    weights = {k: v for k, v in cfg["losses"].items() if k != "pixel_criterion"}
+    weights = loss_weights(cfg)
     step = {"procedure": cfg["procedure"], "scale": cfg["scale"], "generator": cfg["generator"],
             "losses": {**{k: 1.0 if v else 0.0 for k, v in weights.items()},
-                       "pixel_criterion": cfg["losses"]["pixel_criterion"]},
+                       **{k: v for k, v in cfg["losses"].items() if k.endswith("_criterion")}},
             "train": {"batch_size": cfg["train"]["batch_size"], "hr_patch": cfg["train"]["hr_patch"]}}
     if "discriminator" in cfg:
         step["discriminator"] = cfg["discriminator"]
@@ -139,23 +131,24 @@ class _NoUpdate:
 
 def _count_step(cfg: dict, device: str, batch: int) -> int:
     train, scale = cfg["train"], cfg["scale"]
-    weights = {k: float(v) for k, v in cfg["losses"].items() if k != "pixel_criterion"}
     with torch.random.fork_rng(devices=[]):
         with torch.device(device):
             nets = build_networks(cfg)
+            prior = getattr(nets.model, "prior", None)
+            if hasattr(prior, "count_only"):  # SPSAGAN's pretrained segmentation network: its weights change no FLOP
+                prior.count_only()
             perceptual = None
-            if weights.get("perceptual"):
-                arch, _, stop = PERCEPTUAL_LAYERS[cfg["perceptual_layer"]]
-                perceptual = PerceptualLoss(VGGFeatures(arch).features[:stop])  # FLOPs do not depend on weights
+            if loss_weights(cfg).get("perceptual"):
+                layer = PERCEPTUAL_LAYERS[cfg["perceptual_layer"]]
+                perceptual = perceptual_loss(cfg, VGGFeatures(layer.arch).features[:layer.stop])  # weights: no FLOPs
             patch = train["hr_patch"]
             lr, hr = torch.rand(batch, 3, patch // scale, patch // scale), torch.rand(batch, 3, patch, patch)
         if batch == 1:  # BatchNorm in training mode needs two samples; in eval mode it does the same counted work
             for net in (nets.model, nets.discriminator):
                 if net is not None:
                     net.eval()
-        ctx = StepContext(nets=nets, opt_g=_NoUpdate(), opt_d=_NoUpdate(), weights=weights,
-                          pixel_criterion=cfg["losses"]["pixel_criterion"], perceptual=perceptual,
-                          autocast=nullcontext, procedure=cfg["procedure"])
+        ctx = step_context({**cfg, "train": {**cfg["train"], "amp": "fp32"}}, nets, _NoUpdate(), _NoUpdate(), perceptual,
+                           torch.device(device))
         with FlopCounterMode(display=False, custom_mapping=_NO_FLOPS) as counter:
             PROCEDURES[cfg["procedure"]].step(ctx, lr, hr)
     return counter.get_total_flops()
@@ -224,12 +217,15 @@ class Job:
 
 @dataclass(frozen=True)
 class Saving:
-    """Jobs of an own pre-training variant that need not run when its consumers start from a released file."""
+    """Jobs of an own pre-training variant that a released file reproduces: they need not run when the variants
+    starting from it (``consumers``) start from the released file instead; ``already``: the variants that start from
+    that released file in this configuration (nothing then waits on the own pre-training)."""
 
     variant: str
     released: str
     file: str
     consumers: tuple[str, ...]
+    already: tuple[str, ...]
     jobs: int
     gpu_hours: float
 
@@ -262,10 +258,11 @@ def _filled(generator: dict) -> dict:
 
 
 def _releasable(cfg: dict) -> str | None:
-    """The released pre-training that reproduces the resolved variant ``cfg``, if any."""
-    for name, spec in RELEASED_PRETRAININGS.items():
-        if (cfg["procedure"], cfg["scale"]) == (spec["procedure"], spec["scale"]) and \
-                _filled(cfg["generator"]) == _filled(spec["generator"]):
+    """The released PSNR-oriented model (:data:`srrepro.models.released.RELEASED_MODELS`) that reproduces the resolved
+    pre-training variant ``cfg`` (same procedure, x4, same generator with every option filled), if any."""
+    for name, spec in RELEASED_MODELS.items():
+        if (cfg["procedure"], cfg["scale"]) == (spec.procedure, 4) == ("psnr", 4) and \
+                _filled(cfg["generator"]) == _filled({"arch": spec.arch, **spec.options}):
             return name
     return None
 
@@ -275,7 +272,7 @@ def _chain(name: str, variants: dict, hours: dict[str, float], seen: tuple[str, 
     if name in seen:
         raise ConfigError(f"config key 'variants.{name}.init_from': cycle {' -> '.join([*seen, name])}")
     source = variants[name].get("init_from")
-    if source is None or source.startswith(RELEASED_PREFIX):
+    if source is None or source.startswith(SPEC_PREFIX):
         return [name], hours[name]
     before, before_hours = _chain(source, variants, hours, (*seen, name))
     return [*before, name], before_hours + hours[name]
@@ -292,9 +289,9 @@ def plan(config: dict, device: str = DEFAULT_DEVICE, results_dir: str | Path | N
     variants, seeds = config["variants"], tuple(config["seeds"])
     for name, variant in variants.items():
         source = variant.get("init_from")
-        if source is not None and not source.startswith(RELEASED_PREFIX) and source not in variants:
+        if source is not None and not source.startswith(SPEC_PREFIX) and source not in variants:
             raise ConfigError(f"config key 'variants.{name}.init_from': '{source}' is not a variant "
-                              f"(nor '{RELEASED_PREFIX}<name>')")
+                              f"(nor '{SPEC_PREFIX}<name>')")
     spec = DEVICES[device]
     measured = {(m.signature, m.mode): m for m in (read_measurements(results_dir) if results_dir else [])
                 if any(n in m.device for n in spec.cuda_names)}
@@ -318,10 +315,13 @@ def plan(config: dict, device: str = DEFAULT_DEVICE, results_dir: str | Path | N
     savings = []
     for name, cfg in resolved.items():
         released = _releasable(cfg)
+        if released is None:
+            continue
         consumers = tuple(v for v, spec_v in variants.items() if spec_v.get("init_from") == name)
-        if released and consumers:
-            savings.append(Saving(name, released, RELEASED_PRETRAININGS[released]["file"], consumers, len(seeds),
-                                  per_seed[name] * len(seeds)))
+        already = tuple(v for v, spec_v in variants.items() if spec_v.get("init_from") == f"{SPEC_PREFIX}{released}")
+        if consumers or already:
+            files = " + ".join(ASSETS[asset].filename for asset in RELEASED_MODELS[released].assets)
+            savings.append(Saving(name, released, files, consumers, already, len(seeds), per_seed[name] * len(seeds)))
     return Plan(config_name, device, seeds, tuple(jobs), tuple(chain), chain_hours, tuple(savings))
 
 
@@ -346,14 +346,19 @@ def format_plan(result: Plan) -> str:
         lines.append(f"Longest init_from chain (wall-clock with one GPU per job): {' -> '.join(result.chain)}: "
                      f"{result.chain_hours:.0f} h.")
     for s in result.savings:
-        lines.append(f"Released initialisation: the {s.jobs} jobs of {s.variant} ({s.gpu_hours:.0f} GPU-hours) need "
-                     f"not run if {', '.join(s.consumers)} start from {RELEASED_PREFIX}{s.released} ({s.file}).")
+        if s.consumers:
+            lines.append(f"Released initialisation: the {s.jobs} jobs of {s.variant} ({s.gpu_hours:.0f} GPU-hours) need "
+                         f"not run if {', '.join(s.consumers)} start from {SPEC_PREFIX}{s.released} ({s.file}).")
+        else:
+            lines.append(f"Released initialisation: {', '.join(s.already)} start from {SPEC_PREFIX}{s.released} "
+                         f"({s.file}), so nothing waits on {s.variant}; its {s.jobs} jobs ({s.gpu_hours:.0f} "
+                         f"GPU-hours) only replicate the released model and can be dropped.")
     if result.savings:
         lines.append(f"With the released initialisation: {result.gpu_hours_with_released:.0f} GPU-hours.")
     else:
         lines.append("Released initialisation: no own pre-training of this configuration is reproduced by a released "
                      "file.")
-    already = sorted({j.variant for j in result.jobs if j.init_from and j.init_from.startswith(RELEASED_PREFIX)})
+    already = sorted({j.variant for j in result.jobs if j.init_from and j.init_from.startswith(SPEC_PREFIX)})
     if already:
         lines.append(f"Starting from released weights already: {', '.join(already)}.")
     lines.append("Not counted: validation, checkpoints, data preparation, evaluation; pruned generators at their "

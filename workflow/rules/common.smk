@@ -111,8 +111,14 @@ def threads_per_job():
 
 
 def init_checkpoint(wildcards):
+    """The model file a variant starts from: another variant's of the same seed, or the authors' released weights
+    (init_from: released:<name>) as one of our model files."""
     source = VARIANTS[wildcards.variant].get("init_from")
-    return [f"{RESULTS}/models/{source}/seed{wildcards.seed}/model.pt"] if source else []
+    if source is None:
+        return []
+    if source.startswith(SPEC_PREFIX):
+        return [f"{RESULTS}/released/{source[len(SPEC_PREFIX):]}.pt"]
+    return [f"{RESULTS}/models/{source}/seed{wildcards.seed}/model.pt"]
 
 
 def validation_data(wildcards):

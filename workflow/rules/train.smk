@@ -35,3 +35,17 @@ rule train:
         LAUNCH_CLI + " train --variant-json {params.variant:q} {params.data} --run-dir {params.run_dir}"
         " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
         " > {log} 2>&1"
+
+
+# The authors' released weights as the model file a variant starts from (init_from: released:<name>), fetched and
+# verified once (the asset cache), written in our model format.
+rule released_init:
+    output:
+        f"{RESULTS}/released/{{name}}.pt",
+    log:
+        "logs/released_init/{name}.log",
+    params:
+        cli=SRREPRO,
+        assets=asset_options(),
+    shell:
+        "{params.cli} released-init {wildcards.name} --out {output} {params.assets} > {log} 2>&1"

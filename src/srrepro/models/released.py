@@ -41,23 +41,26 @@ def model_id(name: str) -> str:
 @dataclass(frozen=True)
 class ReleasedModel:
     """A released generator: its asset files (one generator file, or the extractor E then the trunk G), the
-    registered architecture and options they load into, and a label for tables."""
+    registered architecture and options they load into, a label for tables, and the procedure it was trained with
+    (``psnr``: a PSNR-oriented model that can replace an own pre-training, ``init_from: released:<name>``)."""
 
     assets: tuple[str, ...]
     arch: str
     options: dict = field(default_factory=dict)
     label: str = ""
+    procedure: str = "ragan"
 
 
 RELEASED_MODELS: dict[str, ReleasedModel] = {
-    "fasrgan": ReleasedModel(("released-fasrgan-g",), "rrdbnet", {"nb": 23}, "FASRGAN (released)"),
+    "fasrgan": ReleasedModel(("released-fasrgan-g",), "rrdbnet", {"nb": 23}, "FASRGAN (released)", "ragan_fa"),
     "fs_srgan": ReleasedModel(("released-fs-srgan-e", "released-fs-srgan-g"), "fs_rrdb_generator",
                               {"split": "E1G16"}, "Fs-SRGAN (released)"),
     "fa_fs_srgan": ReleasedModel(("released-fa-fs-srgan-e", "released-fa-fs-srgan-g"), "fs_rrdb_generator",
-                                 {"split": "E2G15"}, "FA+Fs-SRGAN (released)"),
+                                 {"split": "E2G15"}, "FA+Fs-SRGAN (released)", "ragan_fa"),
     "esrgan": ReleasedModel(("released-esrgan",), "rrdbnet", {"nb": 23}, "ESRGAN (released)"),
-    "rrdb_psnr": ReleasedModel(("released-rrdb-psnr",), "rrdbnet", {"nb": 23}, "RRDB_PSNR (released)"),
-    "srresnet": ReleasedModel(("released-srresnet",), "srresnet_nobn", {"nb": 16}, "SRResNet (BasicSR, released)"),
+    "rrdb_psnr": ReleasedModel(("released-rrdb-psnr",), "rrdbnet", {"nb": 23}, "RRDB_PSNR (released)", "psnr"),
+    "srresnet": ReleasedModel(("released-srresnet",), "srresnet_nobn", {"nb": 16}, "SRResNet (BasicSR, released)",
+                              "psnr"),
 }
 
 

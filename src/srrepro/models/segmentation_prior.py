@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from srrepro.data.assets import fetch_asset
+from srrepro.data.assets import fetch_with_options
 from srrepro.errors import CheckpointError
 from srrepro.models.registry import register_model
 
@@ -132,6 +132,10 @@ class OutdoorScenePrior(nn.Module):
                                   f"key layout: {' '.join(str(err).split())[:300]}") from err
         self.loaded_from = str(path)
 
+    def count_only(self) -> None:
+        """Let the prior run with its random weights, for counting operations (the weights change no FLOP)."""
+        self.loaded_from = "random weights: for counting operations only"
+
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         if self.loaded_from is None:
             raise RuntimeError(f"OutdoorScenePrior used before its weights (asset '{self.asset}') were loaded; "
@@ -149,15 +153,14 @@ def attach_prior_weights(model: nn.Module, asset_options: dict | None = None) ->
     """Load the asset weights of ``model``'s segmentation prior, if it has one that needs them; return their
     provenance (None when there is nothing to load).
 
-    ``asset_options``: ``cache_dir`` and ``local_paths`` (asset name → file, config key ``assets.local.<name>``) as
-    for :func:`srrepro.data.assets.fetch_asset`; without them the default asset cache (``$SRREPRO_ASSET_CACHE`` or
+    ``asset_options``: as for :func:`srrepro.data.assets.fetch_with_options` (``cache_dir``, ``local_paths``: asset
+    name → file, config key ``assets.local.<name>``); without them the default asset cache (``$SRREPRO_ASSET_CACHE`` or
     ``.cache/assets``) is used. Raises :class:`~srrepro.errors.AssetUnavailable` naming the asset and its config key.
     """
     prior = getattr(model, "prior", None)
     if prior is None or prior.asset is None:
         return None
-    options = asset_options or {}
-    path = Path(fetch_asset(prior.asset, options.get("cache_dir"), options.get("local_paths")))
+    path = Path(fetch_with_options(prior.asset, asset_options))
     prior.load_weights(path)
     sidecar = path.with_name(path.name + ".provenance.json")
     return json.loads(sidecar.read_text()) if sidecar.is_file() else {"name": prior.asset, "file": str(path)}

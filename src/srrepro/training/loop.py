@@ -48,7 +48,6 @@ import random
 import shutil
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -66,10 +65,10 @@ from srrepro.models.spsagan import SPSAGenerator
 from srrepro.training import distributed, run_state
 from srrepro.training.host_sync import LossWindow, to_device
 from srrepro.training.initialisation import is_dense, load_init_weights, prune_for_training
-from srrepro.training.losses import PERCEPTUAL_LAYERS, PerceptualLoss, perceptual_features
+from srrepro.training.losses import perceptual_features, perceptual_loss
 from srrepro.training.manifest import changed_keys, extends, run_manifest
 from srrepro.training.patches import PatchSampler, describe_data
-from srrepro.training.procedures import PROCEDURES, StepContext
+from srrepro.training.procedures import PROCEDURES, loss_weights, step_context
 from srrepro.training.tensorboard_log import TensorBoardLog
 from srrepro.training.validation import Validator
 from srrepro.training.variant import build_networks, generator_options, resolve_variant
@@ -157,13 +156,11 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         if nets.discriminator is not None:
             distributed.sync_batchnorm(nets.discriminator)
     procedure = PROCEDURES[cfg["procedure"]]
-    weights = {k: float(v) for k, v in cfg["losses"].items() if not k.endswith("_criterion")}
     perceptual, perceptual_source = None, None
-    if weights.get("perceptual"):  # rank 0 fetches the weights into the cache first
+    if loss_weights(cfg).get("perceptual"):  # rank 0 fetches the weights into the cache first
         features, perceptual_source = distributed.main_first(lambda: perceptual_features(cfg["perceptual_layer"],
                                                                                          asset_options))
-        perceptual = PerceptualLoss(features, cfg["losses"]["perceptual_criterion"],
-                                    PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].imagenet_normalise).to(device)
+        perceptual = perceptual_loss(cfg, features).to(device)
     sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"])
     validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options)
                  if ranks.main and val_dir and train["validate_every"] else None)
@@ -231,12 +228,7 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
             _start_afresh(out_dir, manifest)
         del state  # its tensors are in the networks and optimisers now
 
-        ctx = StepContext(
-            nets=nets, opt_g=optimizers["g"], opt_d=optimizers.get("d"), weights=weights,
-            pixel_criterion=cfg["losses"]["pixel_criterion"], perceptual=perceptual, procedure=cfg["procedure"],
-            autocast=((lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if train["amp"] == "bf16"
-                      else nullcontext),
-        )
+        ctx = step_context(cfg, nets, optimizers["g"], optimizers.get("d"), perceptual, device)
 
         def save(iteration: int) -> None:
             rng = distributed.gather_objects(run_state.rng_state())  # every rank's, for an exact resume

@@ -168,3 +168,9 @@ def perceptual_features(layer: str, asset_options: dict) -> tuple[nn.Module, dic
     sidecar = path.with_name(path.name + ".provenance.json")
     provenance = json.loads(sidecar.read_text()) if sidecar.is_file() else {"file": str(path)}
     return backbones.vgg_features(spec.arch, path).features[:spec.stop], {"layer": layer, **provenance}
+
+
+def perceptual_loss(cfg: dict, features: nn.Module) -> PerceptualLoss:
+    """The perceptual criterion of the resolved variant ``cfg`` on ``features`` (its layer, criterion and input)."""
+    return PerceptualLoss(features, cfg["losses"]["perceptual_criterion"],
+                          PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].imagenet_normalise)

@@ -21,7 +21,7 @@ same SR). In data-parallel runs each step averages its optimiser's gradients ove
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -79,6 +79,21 @@ class StepContext:
     perceptual: nn.Module | None
     autocast: Callable[[], AbstractContextManager]
     procedure: str
+
+
+def loss_weights(cfg: dict) -> dict[str, float]:
+    """The weights λ of the resolved variant ``cfg``'s loss terms (its ``losses`` without the criteria)."""
+    return {k: float(v) for k, v in cfg["losses"].items() if not k.endswith("_criterion")}
+
+
+def step_context(cfg: dict, nets: Networks, opt_g, opt_d, perceptual: nn.Module | None,
+                 device: torch.device) -> StepContext:
+    """Everything the resolved variant ``cfg``'s steps need, with ``train.amp`` as autocast on ``device``."""
+    bf16 = cfg["train"]["amp"] == "bf16"
+    return StepContext(nets=nets, opt_g=opt_g, opt_d=opt_d, weights=loss_weights(cfg),
+                       pixel_criterion=cfg["losses"]["pixel_criterion"], perceptual=perceptual,
+                       autocast=(lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else nullcontext,
+                       procedure=cfg["procedure"])
 
 
 @dataclass(frozen=True)
