@@ -135,7 +135,7 @@ def cmd_upscale(args) -> None:
 
     _set_threads(args.threads)
     timing = upscale_folder(args.lr_dir, args.out_dir, args.model, scale=args.scale, tile=args.tile,
-                            asset_options=_asset_options(args))
+                            asset_options=_asset_options(args), amp=args.amp)
     print(f"upscaled {timing['images']} images with {args.model} in {timing['seconds']:.1f} s "
           f"({timing['seconds_per_image']:.3f} s/image)")
 
@@ -153,7 +153,7 @@ def cmd_evaluate_model(args) -> None:
 
     _set_threads(args.threads)
     rows = evaluate_on_test_sets(args.model, args.name, dict(args.dataset), args.sr_root, args.metrics, args.out,
-                                 scale=args.scale, tile=args.tile, asset_options=_asset_options(args))
+                                 scale=args.scale, tile=args.tile, asset_options=_asset_options(args), amp=args.amp)
     print(f"{args.name}: {len(rows)} metric values on {len(args.dataset)} test sets -> {args.out}")
 
 
@@ -289,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the authors' released weights, fetched and verified: fasrgan, fs_srgan, fa_fs_srgan, esrgan, "
                    "rrdb_psnr, srresnet)")
     p.add_argument("--tile", type=_int_in(1), help="tile size for large images (default: whole image)")
+    p.add_argument("--amp", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: run the generator under bf16 autocast (opt-in; published comparisons use fp32)")
     p.add_argument("--threads", type=int, default=1)
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_upscale)
@@ -317,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_output_file, required=True, help="per-image tidy CSV of all sets")
     p.add_argument("--scale", type=_scale, default=4)
     p.add_argument("--tile", type=_int_in(1), help="tile size for large images (default: whole image)")
+    p.add_argument("--amp", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: run the generator under bf16 autocast (opt-in; published comparisons use fp32)")
     p.add_argument("--threads", type=int, default=1)
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_evaluate_model)

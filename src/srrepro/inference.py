@@ -106,8 +106,10 @@ def _check_scale(spec: str, scale: int, lr: np.ndarray, sr: np.ndarray) -> None:
                           f"use a x{scale} model, or the model's scale with data degraded by it")
 
 
-def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_options: dict | None = None) -> Upscaler:
-    """Return the upscaling function for ``spec`` ('bicubic' or a model spec, see :func:`load_generator`).
+def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_options: dict | None = None,
+                  amp: str = "fp32") -> Upscaler:
+    """Return the upscaling function for ``spec`` ('bicubic' or a model spec, see :func:`load_generator`); ``amp``
+    'bf16' runs the generator under bf16 autocast (opt-in: published comparisons use fp32).
 
     The function raises :class:`CheckpointError` naming both scales when the model does not upscale by ``scale``.
     """
@@ -118,7 +120,7 @@ def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_optio
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            sr = upscale(generator, lr, tile=tile, device=device)
+            sr = upscale(generator, lr, tile=tile, device=device, amp=amp)
         _check_scale(spec, scale, lr, sr)
         return sr
 
@@ -132,8 +134,9 @@ def _to_uint8(sr: torch.Tensor) -> np.ndarray:
 
 @torch.inference_mode()
 def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None, overlap: int = 16,
-            device: str | torch.device = "cpu") -> np.ndarray:
-    """Super-resolve an (H, W, 3) uint8 RGB image with ``model`` (moved to ``device``, set to eval mode).
+            device: str | torch.device = "cpu", amp: str = "fp32") -> np.ndarray:
+    """Super-resolve an (H, W, 3) uint8 RGB image with ``model`` (moved to ``device``, set to eval mode), in fp32 or
+    (``amp`` 'bf16') under bf16 autocast.
 
     With ``tile``, the LR image is processed in ``tile``x``tile`` pieces, each padded by ``overlap`` LR pixels of real
     context on every side (less at the borders); only the pieces' centres are kept, so peak memory is bounded by one
@@ -145,16 +148,26 @@ def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None,
     if tile is not None and (tile < 1 or overlap < 0):
         raise ValueError(f"tile must be ≥ 1 and overlap ≥ 0, got tile={tile}, overlap={overlap}")
     model = model.to(device).eval()
+    if amp not in ("fp32", "bf16"):
+        raise ValueError(f"amp must be 'fp32' or 'bf16', got {amp!r}")
+    device_type = torch.device(device).type
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        if amp == "fp32":
+            return model(x)
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return model(x).float()
+
     lr = torch.from_numpy(np.require(lr_uint8_rgb, requirements=["C", "W"])).permute(2, 0, 1).unsqueeze(0)
     height, width = lr.shape[-2:]
     if tile is None or (tile >= height and tile >= width):
-        return _to_uint8(model(lr.to(device, torch.float32) / 255))
+        return _to_uint8(run(lr.to(device, torch.float32) / 255))
     out = None
     for top in range(0, height, tile):
         for left in range(0, width, tile):
             y0, x0 = max(top - overlap, 0), max(left - overlap, 0)
             y1, x1 = min(top + tile + overlap, height), min(left + tile + overlap, width)
-            sr = model(lr[..., y0:y1, x0:x1].to(device, torch.float32) / 255)
+            sr = run(lr[..., y0:y1, x0:x1].to(device, torch.float32) / 255)
             scale = sr.shape[-1] // (x1 - x0)
             if out is None:
                 out = np.empty((height * scale, width * scale, 3), dtype=np.uint8)
@@ -186,6 +199,7 @@ def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
 
 
 def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None,
-                   asset_options: dict | None = None) -> dict:
+                   asset_options: dict | None = None, amp: str = "fp32") -> dict:
     """Super-resolve every image of ``lr_dir`` with ``model`` (see :func:`load_upscaler`); see :func:`upscale_with`."""
-    return upscale_with(load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options), lr_dir, out_dir)
+    upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options, amp=amp)
+    return upscale_with(upscaler, lr_dir, out_dir)

@@ -79,7 +79,10 @@ DEFAULT_DEVICE = "h100-sxm"
 UTILISATION = 0.2
 
 def precision(train: dict) -> str:
-    """The bench mode a variant trains in: 'fp32', 'bf16', 'bf16_channels_last' (or 'fp32_channels_last')."""
+    """The bench mode a variant trains in on a GPU of the device table: 'fp32', 'bf16', 'bf16_channels_last' (or
+    'fp32_channels_last'); ``amp: auto`` is bf16 with channels_last there (every GPU of the table computes bf16)."""
+    if train["amp"] == "auto":
+        return "bf16_channels_last"
     return train["amp"] + ("_channels_last" if train["channels_last"] else "")
 
 
@@ -305,7 +308,7 @@ def plan(config: dict, device: str = DEFAULT_DEVICE, results_dir: str | Path | N
         if hit is not None:
             seconds, source = hit.seconds_per_iteration, str(hit.file)
         else:
-            peak = spec.peak_tflops[cfg["train"]["amp"]]
+            peak = spec.peak_tflops[mode.split("_", 1)[0]]
             seconds, source = flops / (peak * 1e12 * UTILISATION), "estimate"
         jobs += [Job(name, seed, variant.get("init_from"), cfg["train"]["iterations"], mode, flops, seconds, source)
                  for seed in seeds]

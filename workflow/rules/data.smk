@@ -8,6 +8,8 @@ rule prepare_dataset:
         directory(f"{DATA}/{{dataset}}"),
     log:
         f"logs/prepare/{{dataset}}.log",
+    benchmark:
+        f"logs/benchmarks/prepare/{{dataset}}.tsv",
     params:
         cli=SRREPRO,
         scale=SCALE,

@@ -11,6 +11,8 @@ rule evaluate_model:
         metrics=f"{RESULTS}/metrics/{{model}}.csv",
     log:
         f"logs/evaluate/{{model}}.log",
+    benchmark:
+        f"logs/benchmarks/evaluate/{{model}}.tsv",
     threads: threads_per_job()
     params:
         cli=SRREPRO,
@@ -19,11 +21,12 @@ rule evaluate_model:
         datasets=" ".join(f"--dataset {d}={DATA}/{d}" for d in TEST_SETS),
         metrics=",".join(config["evaluation"]["metrics"]),
         tile=f"--tile {config['evaluation']['tile']}" if config["evaluation"].get("tile") else "",
+        amp=f"--amp {config['evaluation'].get('amp', 'fp32')}",
         assets=asset_options(),
     shell:
         "{params.cli} evaluate-model --model {params.model} --name {wildcards.model} {params.datasets}"
         " --sr-root {output.sr} --metrics {params.metrics} --out {output.metrics} --scale {params.scale}"
-        " --threads {threads} {params.tile} {params.assets} > {log} 2>&1"
+        " --threads {threads} {params.tile} {params.amp} {params.assets} > {log} 2>&1"
 
 
 # The authors' released weights through the same inference and metrics (config key released.models).

@@ -18,6 +18,8 @@ rule overview_table:
                     subcategory="This run"),
     log:
         "logs/report/overview.log",
+    benchmark:
+        "logs/benchmarks/report/overview.tsv",
     params:
         cli=SRREPRO,
         labels=json.dumps(labels()),
@@ -33,6 +35,8 @@ rule recognition:
         f"{RESULTS}/recognition.csv",
     log:
         "logs/recognition.log",
+    benchmark:
+        "logs/benchmarks/recognition.tsv",
     threads: threads_per_job()
     params:
         cli=SRREPRO,
@@ -55,6 +59,8 @@ rule summary:
         json=f"{REPORTS}/metrics.json",
     log:
         "logs/report/summary.log",
+    benchmark:
+        "logs/benchmarks/report/summary.tsv",
     params:
         cli=SRREPRO,
     shell:
@@ -72,6 +78,8 @@ rule paper_table:
                     labels=lambda w: {"table": w.table, "title": TABLES[w.table].title}),
     log:
         "logs/report/{table}.log",
+    benchmark:
+        "logs/benchmarks/report/{table}.tsv",
     wildcard_constraints:
         table="|".join(paper_tables()),
     params:
@@ -95,6 +103,8 @@ rule model_analysis_table:
                     category="Tables", subcategory="This run"),
     log:
         "logs/report/model_analysis.log",
+    benchmark:
+        "logs/benchmarks/report/model_analysis.tsv",
     params:
         cli=SRREPRO,
         spec=model_analysis_spec(),
@@ -113,6 +123,8 @@ rule figure:
                labels={"figure": "{figure}"}),
     log:
         "logs/report/{figure}.log",
+    benchmark:
+        "logs/benchmarks/report/{figure}.tsv",
     wildcard_constraints:
         figure="|".join(figures()),
     params:
@@ -135,6 +147,8 @@ rule index:
         report(f"{REPORTS}/index.html", caption="../report/index.rst", category="Summary page"),
     log:
         "logs/report/index.log",
+    benchmark:
+        "logs/benchmarks/report/index.tsv",
     params:
         cli=SRREPRO,
         spec=json.dumps(INDEX),

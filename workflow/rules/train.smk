@@ -20,6 +20,8 @@ rule train:
         f"{RESULTS}/models/{{variant}}/seed{{seed}}/model.pt",
     log:
         f"logs/train/{{variant}}-s{{seed}}.log",
+    benchmark:
+        f"logs/benchmarks/train/{{variant}}-s{{seed}}.tsv",
     threads: threads_per_job()
     resources:
         gpu=0,
@@ -44,6 +46,8 @@ rule released_init:
         f"{RESULTS}/released/{{name}}.pt",
     log:
         "logs/released_init/{name}.log",
+    benchmark:
+        "logs/benchmarks/released_init/{name}.tsv",
     params:
         cli=SRREPRO,
         assets=asset_options(),

@@ -70,12 +70,13 @@ class DatasetSpec:
 _DATASETS = {
     spec.name: spec
     for spec in (
-        DatasetSpec("demo_train", "scikit-image colour photographs, training split", demo_photographs.DEMO_TRAIN),
-        DatasetSpec("demo_test", "scikit-image colour photographs, test split (three smallest)", demo_photographs.DEMO_TEST),
+        DatasetSpec("demo_train", "natural colour photographs from scikit-image and matplotlib, training split",
+                    demo_photographs.DEMO_TRAIN),
+        DatasetSpec("demo_test", "natural colour photographs from scikit-image, test split", demo_photographs.DEMO_TEST),
         DatasetSpec("demo_val", "central 192x192 crops of the demo_test photographs, for cheap validation curves",
                     demo_photographs.DEMO_TEST, centre_crop=192),
-        DatasetSpec("demo_train_scenes", "the demo_train photographs of scenes (rocket, motorcycle pair): the demo's "
-                    "stand-in for OST_train in SPSAGAN's OST + DIV2K mixture", ("motorcycle_left", "motorcycle_right", "rocket")),
+        DatasetSpec("demo_train_scenes", "the demo_train photographs of scenes (rocket, motorcycle): the demo's "
+                    "stand-in for OST_train in SPSAGAN's OST + DIV2K mixture", demo_photographs.DEMO_TRAIN_SCENES),
         *(DatasetSpec(name, DATASET_SOURCES[name].description) for name in SR_DATASETS),
     )
 }

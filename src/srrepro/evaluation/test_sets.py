@@ -8,6 +8,7 @@ the per-image rows of all sets go to one tidy CSV (model, dataset, image, metric
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,20 +17,23 @@ from srrepro.atomic import atomic_path
 from srrepro.data.prepared import hr_folder, lr_folder
 from srrepro.errors import AssetUnavailable
 from srrepro.evaluation.paired_folders import COLUMNS, build_metrics, measure_folder, unavailable_rows
+from srrepro.imaging.images import list_images, read_image
 from srrepro.inference import load_upscaler, upscale_with
 
 
 def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.PathLike], sr_root: str | os.PathLike,
                           metrics: list[str], out_csv: str | os.PathLike, *, scale: int, tile: int | None = None,
-                          asset_options: dict | None = None) -> pd.DataFrame:
+                          asset_options: dict | None = None, amp: str = "fp32") -> pd.DataFrame:
     """Upscale and evaluate ``model`` ('bicubic' or a model spec) on every prepared set of ``datasets``
     (set name → prepared folder); write the rows atomically to ``out_csv`` and return them.
 
     When the model's weights are an asset that cannot be obtained here (the authors' released weights offline), every
-    value is n/a with the reason and the command that fetches them, and no SR image is written.
+    value is n/a with the reason and the command that fetches them, and no SR image is written. With ``amp`` 'bf16'
+    (opt-in) the generator runs under bf16 autocast, and what that changes is measured and printed: PSNR and LPIPS of
+    each set's first image in bf16 against fp32.
     """
     try:
-        upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
+        upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options, amp=amp)
     except AssetUnavailable as err:
         reason = f"{err.reason}: fetch it with `srrepro assets {err.name}` or supply {err.config_key}"
         Path(sr_root).mkdir(parents=True, exist_ok=True)  # the workflow's output folder, empty
@@ -39,6 +43,10 @@ def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.Pa
             rows.to_csv(tmp, index=False)
         return rows
     built, unavailable = build_metrics(metrics, scale=scale, asset_options=asset_options)
+    if amp != "fp32" and model != "bicubic":
+        reference = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
+        for dataset, folder in datasets.items():
+            print(precision_delta(upscaler, reference, folder, scale, built, amp, dataset), file=sys.stderr, flush=True)
     frames = []
     for dataset, folder in datasets.items():
         sr_dir = Path(sr_root) / dataset
@@ -49,3 +57,16 @@ def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.Pa
     with atomic_path(out_csv) as tmp:
         rows.to_csv(tmp, index=False)
     return rows
+
+
+def precision_delta(upscaler, reference, folder, scale: int, built: dict, amp: str, dataset: str) -> str:
+    """One line: PSNR and LPIPS of the first image of a prepared set upscaled in ``amp`` and in fp32 (``reference``)."""
+    hr_path = list_images(hr_folder(folder))[0]
+    lr, hr = read_image(lr_folder(folder, scale) / hr_path.name), read_image(hr_path)
+    fast, exact = upscaler(lr), reference(lr)
+    parts = []
+    for name in ("psnr", "lpips"):
+        if name in built:
+            a, b = float(built[name](fast, hr)), float(built[name](exact, hr))
+            parts.append(f"{name.upper()} {a:.4f} against fp32 {b:.4f} (Δ {a - b:+.4f})")
+    return f"{amp} inference on {dataset}/{hr_path.name}: " + ("; ".join(parts) or "no PSNR/LPIPS configured")

@@ -68,6 +68,7 @@ from srrepro.training.initialisation import is_dense, load_init_weights, prune_f
 from srrepro.training.losses import perceptual_features, perceptual_loss
 from srrepro.training.manifest import changed_keys, extends, run_manifest
 from srrepro.training.patches import PatchSampler, describe_data
+from srrepro.training.precision import resolve_precision
 from srrepro.training.procedures import PROCEDURES, loss_weights, step_context
 from srrepro.training.tensorboard_log import TensorBoardLog
 from srrepro.training.validation import Validator
@@ -156,15 +157,17 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         if nets.discriminator is not None:
             distributed.sync_batchnorm(nets.discriminator)
     procedure = PROCEDURES[cfg["procedure"]]
+    train, precision = resolve_precision(train, device)
+    cfg = {**cfg, "train": train}  # the arithmetic decided for this device (train.amp auto), recorded in the manifest
+    memory_format = torch.channels_last if train["channels_last"] else torch.preserve_format
     perceptual, perceptual_source = None, None
     if loss_weights(cfg).get("perceptual"):  # rank 0 fetches the weights into the cache first
         features, perceptual_source = distributed.main_first(lambda: perceptual_features(cfg["perceptual_layer"],
                                                                                          asset_options))
-        perceptual = perceptual_loss(cfg, features).to(device)
+        perceptual = perceptual_loss(cfg, features).to(device, memory_format=memory_format)
     sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"])
     validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options)
                  if ranks.main and val_dir and train["validate_every"] else None)
-    memory_format = torch.channels_last if train["channels_last"] else torch.preserve_format
     separate_d = nets.discriminator is not None and not isinstance(nets.model, GANPair)
 
     with contextlib.ExitStack() as owner:
@@ -175,7 +178,7 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
                 run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
                 manifest = run_manifest(cfg, seed, threads, device, describe_data(data_dir), val_dir, init_checkpoint,
                                         asset_options, perceptual_source, prior_source=prior_source,
-                                        world_size=ranks.size)
+                                        world_size=ranks.size, precision=precision)
                 checkpoint, state = _open_run(out_dir, manifest) or (None, None)
                 opened = {"checkpoint": checkpoint and str(checkpoint),
                           "finished": state is not None and state["iteration"] >= train["iterations"]

@@ -51,12 +51,12 @@ def _git_commit() -> str | None:
 
 
 def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, asset_options, perceptual_source,
-                 pruning=None, prior_source=None, world_size: int = 1) -> dict:
+                 pruning=None, prior_source=None, world_size: int = 1, precision: dict | None = None) -> dict:
     """``data``: the training data as :func:`srrepro.training.patches.describe_data` gives it (a folder, a pool
     (list) or {folder: ratio})."""
     return {
         "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
-        "world_size": world_size,
+        "world_size": world_size, "precision": precision,
         "data_dir": data, "val_dir": str(val_dir) if val_dir else None,
         "data_fingerprint": {"train": data_fingerprint(data), "val": folder_fingerprint(val_dir) if val_dir else None},
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}

@@ -76,7 +76,9 @@ TRAIN_SETTINGS: dict[str, Setting] = {
                               "validation interval (also at the last iteration); 0 disables; needs a validation set"),
     "val_metrics": Setting(["psnr", "lpips", "niqe", "pi"], {}, "validation metrics: a list, or {name: options}"),
     "log_every": Setting(100, _POSITIVE_INT, "train_log.jsonl record interval (also at the last iteration)"),
-    "amp": Setting("fp32", {"enum": ["fp32", "bf16"]}, "bf16: autocast of the training steps"),
+    "amp": Setting("fp32", {"enum": ["fp32", "bf16", "auto"]},
+                   "bf16: autocast of the training steps; auto: bf16 with channels_last where the device computes bf16 "
+                   "natively, else fp32 (srrepro.training.precision)"),
     "channels_last": Setting(False, {"type": "boolean"}, "channels_last memory format"),
 }
 PRUNE_SETTINGS: dict[str, Setting] = {
