@@ -34,7 +34,7 @@ def load_init_weights(nets: Networks, path: Path) -> None:
             source = rrdbnet_to_spsagan(source)  # an RRDBNet run; the attention layer keeps its fresh init
         except ValueError as err:
             raise ConfigError(f"{problem}: {err}") from err
-        fresh_ok = "spsa."
+        fresh_ok = ("spsa.", "prior.")  # the segmentation prior is frozen; its weights are not the RRDB run's
     try:
         result = target.load_state_dict(source, strict=False)
     except RuntimeError as err:  # shape mismatches
