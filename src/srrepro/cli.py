@@ -16,12 +16,21 @@ from srrepro.errors import SrreproError
 
 def _asset_options(args) -> dict:
     local = dict(item.split("=", 1) for item in (args.asset or []))
+    if args.asset_stand_ins:
+        from srrepro.data.stand_ins import stand_in_paths
+
+        local.update(stand_in_paths(args.asset_stand_ins))
     return {"cache_dir": args.asset_cache, "local_paths": local}
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
+    from srrepro.data.stand_ins import STAND_IN_ASSETS
+
     parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
     parser.add_argument("--asset", action="append", metavar="NAME=PATH", help="use a local file for an asset")
+    parser.add_argument("--asset-stand-ins", metavar="DIR",
+                        help="smoke runs: seeded random stand-ins (written to DIR, not the cache) replace the weights "
+                             f"that can only be downloaded ({', '.join(STAND_IN_ASSETS)})")
 
 
 def _set_threads(threads: int) -> None:
@@ -34,7 +43,7 @@ def cmd_prepare(args) -> None:
     from srrepro.data.datasets import prepare_dataset
 
     names = prepare_dataset(args.dataset, args.out_dir, args.scale, mirror=args.mirror, cache_dir=args.cache,
-                            download=args.download)
+                            download=args.download, centre_crop_lr=args.centre_crop_lr, max_images=args.max_images)
     print(f"prepared {args.dataset}: {len(names)} images in {args.out_dir}")
 
 
@@ -166,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", help="folder laid out like SelfExSR (<Set>/image_SRF_4/img_NNN_SRF_4_HR.png)")
     p.add_argument("--cache", help="download cache (<cache>/datasets/<name>); consulted after the mirror")
     p.add_argument("--download", action="store_true", help="download (with checksums) what the mirror lacks")
+    p.add_argument("--centre-crop-lr", type=int, default=0, metavar="N",
+                   help="keep the central crop of at most NxN LR pixels (and the matching HR) of each image (smoke runs)")
+    p.add_argument("--max-images", type=int, default=0, metavar="N", help="keep the first N images only (smoke runs)")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("datasets", help="list every dataset the papers use: sources, checksums, licences")

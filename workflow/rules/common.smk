@@ -1,7 +1,14 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
+from srrepro.config import smoke_overrides, smoke_prepare_options
 from srrepro.reporting.table_specs import FIGURES, PAPER_TABLES, analysed_variants, recognition_models
+
+# smoke: true runs the same grid as a smoke run (srrepro.config.smoke_overrides): the configuration below is the
+# adjusted one (one seed, 2 iterations at batch 1, '-smoke' paths, the scale note opening with the smoke statement).
+SMOKE = config.get("smoke", False)
+if SMOKE:
+    config.update(smoke_overrides(config))
 
 PY = sys.executable
 SRREPRO = f"{PY} -m srrepro.cli"
@@ -66,7 +73,16 @@ def mirror_option():
 def asset_options():
     local = config.get("assets", {}).get("local", {})
     pairs = " ".join(f"--asset {name}={path}" for name, path in local.items())
-    return f"--asset-cache {ASSETS} {pairs}".strip()
+    stand_ins = f"--asset-stand-ins {RESULTS}/stand-ins" if SMOKE else ""
+    return f"--asset-cache {ASSETS} {pairs} {stand_ins}".strip()
+
+
+def prepare_options(dataset):
+    """Smoke runs: the first images only, test and validation sets centre-cropped (prepare's own flags)."""
+    if not SMOKE:
+        return ""
+    options = smoke_prepare_options(config, dataset)
+    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items())
 
 
 def threads_per_job():
