@@ -113,7 +113,7 @@ def cmd_train(args) -> None:
 def cmd_overview(args) -> None:
     from srrepro.reporting.summary import write_overview
 
-    write_overview(args.metric_files, json.loads(args.labels or "{}"), args.title, args.md, args.csv)
+    write_overview(args.metric_files, json.loads(args.labels or "{}"), args.title, args.md, args.csv, args.scale_note)
     print(Path(args.md).read_text())
 
 
@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric_files", nargs="+")
     p.add_argument("--labels", help="JSON object: variant name -> display label")
     p.add_argument("--title", default="Results")
+    p.add_argument("--scale-note", default="")
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
     p.set_defaults(func=cmd_overview)

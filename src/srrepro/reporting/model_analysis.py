@@ -65,5 +65,5 @@ def model_analysis(
         f"Times: mean seconds per image of SR inference on `{timing_dataset}` on this machine "
         "(the paper: Urban100 on an RTX 2080Ti GPU), so only ratios between models are comparable.",
     ]
-    write_text(md, f"# Model analysis (Sec. IV-E)\n\n{scale_note}\n\n{body}\n" + "".join(f"\n- {n}" for n in notes) + "\n")
+    write_text(md, f"{scale_note}\n\n# Model analysis (Sec. IV-E)\n\n{body}\n" + "".join(f"\n- {n}" for n in notes) + "\n")
     return table

@@ -140,7 +140,7 @@ def render_markdown(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, s
     wide = long.pivot(index=["dataset", "metric"], columns="row_label", values="cell")
     rows = list(dict.fromkeys(zip(long["dataset"], long["metric"])))
     wide = wide.loc[rows, list(dict.fromkeys(long["row_label"]))]
-    lines = [f"# {spec.title}", "", scale_note, "", "Cells: `paper / ours ± std over seeds (Δ = ours − paper)`.", ""]
+    lines = [scale_note, "", f"# {spec.title}", "", "Cells: `paper / ours ± std over seeds (Δ = ours − paper)`.", ""]
     lines.append(tabulate(wide.reset_index(), headers="keys", tablefmt="github", showindex=False))
     subs = long[long["substitute"]][["dataset", "our_dataset"]].drop_duplicates()
     if not subs.empty:

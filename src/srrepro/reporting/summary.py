@@ -75,10 +75,12 @@ def wide_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
     return table.loc[order, columns]
 
 
-def write_table(table: pd.DataFrame, md_path: str | Path, csv_path: str | Path, title: str, notes: list[str]) -> None:
-    """Write a table as Markdown (with a title and notes) and as CSV, atomically."""
+def write_table(table: pd.DataFrame, md_path: str | Path, csv_path: str | Path, title: str, notes: list[str],
+                scale_note: str = "") -> None:
+    """Write a table as Markdown (the scale note first, a title, notes) and as CSV, atomically."""
     body = tabulate(table.reset_index(), headers="keys", tablefmt="github", showindex=False)
-    text = f"# {title}\n\n{body}\n" + "".join(f"\n- {n}" for n in notes) + ("\n" if notes else "")
+    text = (f"{scale_note}\n\n" if scale_note else "") + f"# {title}\n\n{body}\n"
+    text += "".join(f"\n- {n}" for n in notes) + ("\n" if notes else "")
     write_text(md_path, text)
     write_text(csv_path, table.to_csv())
 
@@ -111,10 +113,11 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"note": str}, keep_default_na=True).fillna({"note": ""})
 
 
-def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path) -> pd.DataFrame:
+def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path,
+                   scale_note: str = "") -> pd.DataFrame:
     """Every model on every test set: one row per model, one column per (dataset, metric)."""
     rows = read_metric_files(metric_files)
     table = wide_table(summarise(rows), model_labels(list(rows["model"].unique()), labels))
     notes = ["Cells: mean over the images of a dataset; mean ± std over seeds where several seeds were trained."]
-    write_table(table, md_path, csv_path, title, notes)
+    write_table(table, md_path, csv_path, title, notes, scale_note)
     return table
