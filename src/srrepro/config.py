@@ -102,7 +102,8 @@ def smoke_overrides(config: dict) -> dict:
 
     Kept: every variant's architecture, loss terms, ``hr_patch`` (= the discriminator's input size), learning rates
     and schedule; the datasets, metrics and reports. Changed: one seed (the first); ``iterations``, ``batch_size``,
-    the checkpoint / validation / log intervals and SPSAGAN's ``prune_batches`` (:data:`SMOKE_ITERATIONS` ...);
+    the checkpoint / validation / log intervals, ``keep_checkpoints`` 0 (a paper-scale FASRGAN checkpoint is 1 GB)
+    and SPSAGAN's ``prune_batches`` (:data:`SMOKE_ITERATIONS` ...);
     Table III's image count; the output paths (suffixed :data:`SMOKE_SUFFIX`); the scale note, which starts with
     :func:`smoke_statement`. The dataset crops are prepare options (:func:`smoke_prepare_options`).
     """
@@ -115,7 +116,7 @@ def smoke_overrides(config: dict) -> dict:
     for variant in smoke["variants"].values():
         train = variant["train"]
         train.update(iterations=SMOKE_ITERATIONS, batch_size=SMOKE_BATCH_SIZE, checkpoint_every=SMOKE_ITERATIONS,
-                     log_every=1)
+                     log_every=1, keep_checkpoints=0)  # the checkpoint is written (and so tested), then removed
         if train.get("validate_every", 1):  # 0 (no validation) stays off
             train["validate_every"] = SMOKE_ITERATIONS
         if variant["generator"].get("prune"):

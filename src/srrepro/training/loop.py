@@ -228,6 +228,8 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
             return None
     bar.close()
     save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
+    if train["keep_checkpoints"] == 0:
+        run_state.remove_checkpoints(out_dir)
     return _publish(final_path, publish_to)
 
 
