@@ -101,11 +101,11 @@ def smoke_overrides(config: dict) -> dict:
     """The configuration of the smoke run of ``config`` (a new dict; ``config`` is unchanged).
 
     Kept: every variant's architecture, loss terms, ``hr_patch`` (= the discriminator's input size), learning rates
-    and schedule; the datasets, metrics and reports. Changed: one seed (the first); ``iterations``, ``batch_size``,
-    the checkpoint / validation / log intervals, ``keep_checkpoints`` 0 (a paper-scale FASRGAN checkpoint is 1 GB)
-    and SPSAGAN's ``prune_batches`` (:data:`SMOKE_ITERATIONS` ...);
-    Table III's image count; the output paths (suffixed :data:`SMOKE_SUFFIX`); the scale note, which starts with
-    :func:`smoke_statement`. The dataset crops are prepare options (:func:`smoke_prepare_options`).
+    and schedule; the datasets, metrics and reports. Changed: one seed (the first); per variant ``iterations`` and
+    ``batch_size`` (:data:`SMOKE_ITERATIONS`, :data:`SMOKE_BATCH_SIZE`), checkpoint / validation / log intervals that
+    fit, ``keep_checkpoints`` 0 (a paper-scale FASRGAN checkpoint is 1 GB) and SPSAGAN's ``prune_batches``; Table
+    III's image count; ``threads_per_job`` 1; the output paths (suffixed :data:`SMOKE_SUFFIX`); the scale note, which
+    starts with :func:`smoke_statement`. The dataset crops are prepare options (:func:`smoke_prepare_options`).
     """
     smoke = copy.deepcopy(config)
     smoke["seeds"] = config["seeds"][:1]
