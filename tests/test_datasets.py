@@ -260,3 +260,32 @@ def test_demo_val_is_central_crops_of_the_test_photographs(tmp_path):
         assert crop.shape == (192, 192, 3)
         assert (crop == original[top : top + 192, left : left + 192]).all()
         assert read_image(tmp_path / "LR_x4" / f"{name}.png").shape == (48, 48, 3)
+
+
+def test_smoke_options_keep_the_first_images_and_their_central_lr_crop(tmp_path):
+    """prepare's smoke options: ``max_images`` keeps the first images; ``centre_crop_lr`` keeps the central crop of at
+    most N LR pixels a side and the HR region above it, for bicubic sets (HR cut, then degraded) and real-LR sets."""
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)  # mod-cropped to 48x68 -> LR 12x17
+    for i in range(3):
+        Image.fromarray(hr if i == 0 else hr[::-1]).save(_mkdir(tmp_path / "m" / "PIRM_val") / f"{i}.png")
+    names = prepare_dataset("PIRM_val", tmp_path / "out", 4, mirror=tmp_path / "m", centre_crop_lr=10, max_images=2)
+    assert names == ["0", "1"] and sorted(p.stem for p in (tmp_path / "out" / "HR").iterdir()) == ["0", "1"]
+    cut = hr[4:44, 12:52]  # LR rows (12-10)//2 = 1 .. 11, columns (17-10)//2 = 3 .. 13, times 4
+    assert np.array_equal(read_image(tmp_path / "out" / "HR" / "0.png"), cut)
+    assert np.array_equal(read_image(tmp_path / "out" / "LR_x4" / "0.png"), imresize(cut, 1 / 4))
+
+    real = _mkdir(tmp_path / "r" / "RealSR_V3" / "Test" / "4")
+    lr = rng.integers(0, 256, (12, 17, 3), dtype=np.uint8)
+    Image.fromarray(hr).save(real / "a_HR.png")
+    Image.fromarray(lr).save(real / "a_LR4.png")
+    prepare_dataset("RealSR_V3", tmp_path / "real", 4, mirror=tmp_path / "r", centre_crop_lr=10)
+    assert np.array_equal(read_image(tmp_path / "real" / "HR" / "a.png"), cut)
+    assert np.array_equal(read_image(tmp_path / "real" / "LR_x4" / "a.png"), lr[1:11, 3:13])  # provided LR, cut alike
+    prepare_dataset("RealSR_V3", tmp_path / "whole", 4, mirror=tmp_path / "r", centre_crop_lr=96)  # larger: no-op
+    assert read_image(tmp_path / "whole" / "HR" / "a.png").shape == (48, 68, 3)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

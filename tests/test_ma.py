@@ -262,6 +262,21 @@ def test_nrqm_features_reject_tiny_images():
         nf.nrqm_features(np.zeros((40, 100)))
 
 
+def test_size_check_agrees_with_the_svd_features_and_makes_ma_unavailable():
+    """size_problem says in advance what svd_features would find; Ma of a too-small image is n/a with that reason
+    (a 48x64 SR image used to stop a whole evaluation job with a ValueError)."""
+    for shape in [(48, 64), (48, 200), (80, 80), (84, 84), (84, 48), (100, 60), (120, 100)]:
+        try:
+            nf.svd_features(nf.gaussian_pyramid(np.ones(shape)))
+            fits = True
+        except ValueError:
+            fits = False
+        assert (nf.size_problem(shape) == "") == fits, shape
+    with pytest.raises(MetricUnavailable, match="too small") as err:
+        MaMetric(None)(np.zeros((48, 64, 3), np.uint8))
+    assert err.value.metric == "ma"
+
+
 # --------------------------------------------------------------------------- the regression model
 
 

@@ -157,6 +157,15 @@ def test_resume_is_bit_identical_and_seeds_matter(data_dir, val_dir, tmp_path):
     assert not _same(full, other_seed)
 
 
+def test_keep_checkpoints_zero_keeps_the_newest_until_the_final_model(data_dir, tmp_path):
+    """keep_checkpoints 0 (smoke runs): checkpoints are written and resumable as usual, and removed at the end."""
+    spec = variant("esrgan", iterations=4, checkpoint_every=1, keep_checkpoints=0)
+    assert run(spec, data_dir, tmp_path, stop_after=3) is None
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter_00000003.pt"]
+    final = run(spec, data_dir, tmp_path)
+    assert final.is_file() and list((tmp_path / "checkpoints").iterdir()) == []
+
+
 def test_nan_loss_stops_with_iteration_term_and_checkpoint(data_dir, tmp_path, monkeypatch):
     calls = {"n": 0}
     pixel = losses.pixel_loss

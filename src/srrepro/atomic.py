@@ -79,6 +79,11 @@ def write_bytes(target: str | os.PathLike, data: bytes) -> None:
 
 
 def copy_file(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Atomically copy ``source`` to ``target``."""
+    """Atomically copy ``source`` to ``target``: a hard link where both lie on one file system (no bytes written;
+    files here are replaced, never modified in place, so the two names cannot drift apart), else a copy."""
     with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)

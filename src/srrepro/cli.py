@@ -73,15 +73,25 @@ def _name_value(form: str):
 
 
 def _asset_options(args) -> dict:
-    return {"cache_dir": args.asset_cache, "local_paths": dict(args.asset or []), "mirror": args.asset_mirror}
+    local = dict(args.asset or [])
+    if args.asset_stand_ins:
+        from srrepro.data.stand_ins import stand_in_paths
+
+        local.update(stand_in_paths(args.asset_stand_ins))
+    return {"cache_dir": args.asset_cache, "local_paths": local, "mirror": args.asset_mirror}
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
+    from srrepro.data.stand_ins import STAND_IN_ASSETS
+
     parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
     parser.add_argument("--asset", action="append", type=_name_value("NAME=PATH"), metavar="NAME=PATH",
                         help="use a local file for an asset")
     parser.add_argument("--asset-mirror", help="folder holding asset files (the released weights laid out like the "
                         "authors' pretrianed_models/ folder, or flat); tried after --asset, before downloading")
+    parser.add_argument("--asset-stand-ins", metavar="DIR",
+                        help="smoke runs: seeded random stand-ins (written to DIR, not the cache) replace the weights "
+                             f"that can only be downloaded ({', '.join(STAND_IN_ASSETS)})")
 
 
 def _set_threads(threads: int) -> None:
@@ -94,7 +104,7 @@ def cmd_prepare(args) -> None:
     from srrepro.data.datasets import prepare_dataset
 
     names = prepare_dataset(args.dataset, args.out_dir, args.scale, mirror=args.mirror, cache_dir=args.cache,
-                            download=args.download)
+                            download=args.download, centre_crop_lr=args.centre_crop_lr, max_images=args.max_images)
     print(f"prepared {args.dataset}: {len(names)} images in {args.out_dir}")
 
 
@@ -192,7 +202,8 @@ def cmd_plan(args) -> None:
 def cmd_overview(args) -> None:
     from srrepro.reporting.summary import write_overview
 
-    write_overview(args.metric_files, json.loads(args.labels or "{}"), args.title, args.md, args.csv, args.html)
+    write_overview(args.metric_files, json.loads(args.labels or "{}"), args.title, args.md, args.csv, args.html,
+                   args.scale_note)
     print(Path(args.md).read_text())
 
 
@@ -254,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", help="folder laid out like SelfExSR (<Set>/image_SRF_4/img_NNN_SRF_4_HR.png)")
     p.add_argument("--cache", help="download cache (<cache>/datasets/<name>); consulted after the mirror")
     p.add_argument("--download", action="store_true", help="download (with checksums) what the mirror lacks")
+    p.add_argument("--centre-crop-lr", type=int, default=0, metavar="N",
+                   help="keep the central crop of at most NxN LR pixels (and the matching HR) of each image (smoke runs)")
+    p.add_argument("--max-images", type=int, default=0, metavar="N", help="keep the first N images only (smoke runs)")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("datasets", help="list every dataset the papers use: sources, checksums, licences")
@@ -351,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric_files", nargs="+")
     p.add_argument("--labels", help="JSON object: variant name -> display label")
     p.add_argument("--title", default="Results")
+    p.add_argument("--scale-note", default="")
     p.add_argument("--md", type=_output_file, required=True)
     p.add_argument("--csv", type=_output_file, required=True)
     p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")

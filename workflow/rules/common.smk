@@ -1,10 +1,15 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
-from srrepro.config import workflow_asset_files
+from srrepro.config import smoke_overrides, smoke_prepare_options, workflow_asset_files
 from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX, model_id
 from srrepro.reporting.table_specs import FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, recognition_models
 
+# smoke: true runs the same grid as a smoke run (srrepro.config.smoke_overrides): the configuration below is the
+# adjusted one (one seed, 2 iterations at batch 1, '-smoke' paths, the scale note opening with the smoke statement).
+SMOKE = config.get("smoke", False)
+if SMOKE:
+    config.update(smoke_overrides(config))
 
 def interpreter():
     """The Python that runs Snakemake, named stably: `python -m snakemake` and the `snakemake` script of the same
@@ -103,7 +108,17 @@ def asset_options():
     options = [f"--asset-cache {ASSETS}"] + [f"--asset {name}={path}" for name, path in workflow_asset_files(config).items()]
     if config.get("assets", {}).get("mirror"):
         options.append(f"--asset-mirror {config['assets']['mirror']}")
+    if SMOKE:
+        options.append(f"--asset-stand-ins {RESULTS}/stand-ins")
     return " ".join(options)
+
+
+def prepare_options(dataset):
+    """Smoke runs: the first images only, test and validation sets centre-cropped (prepare's own flags)."""
+    if not SMOKE:
+        return ""
+    options = smoke_prepare_options(config, dataset)
+    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items())
 
 
 def threads_per_job():

@@ -14,8 +14,10 @@ rule prepare_dataset:
         cli=SRREPRO,
         scale=SCALE,
         mirror=mirror_option(),
+        smoke=lambda w: prepare_options(w.dataset),
     shell:
-        "{params.cli} prepare {wildcards.dataset} {output} --scale {params.scale} {params.mirror} > {log} 2>&1"
+        "{params.cli} prepare {wildcards.dataset} {output} --scale {params.scale} {params.mirror} {params.smoke}"
+        " > {log} 2>&1"
 
 
 rule prepare_data:

@@ -23,9 +23,10 @@ rule overview_table:
     params:
         cli=SRREPRO,
         labels=json.dumps(labels()),
+        note=SCALE_NOTE,
     shell:
         "{params.cli} overview {input} --title 'All models on every test set' --labels {params.labels:q}"
-        " --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
+        " --scale-note {params.note:q} --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 
 rule recognition:

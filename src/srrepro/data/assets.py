@@ -60,6 +60,7 @@ from srrepro.data.downloads import (
     sha256_of,
     verify_digest,
 )
+from srrepro.data.stand_ins import StandIn, fetch_stand_in
 from srrepro.errors import AssetUnavailable
 
 CACHE_ENV = "SRREPRO_ASSET_CACHE"
@@ -306,8 +307,12 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None, 
     ``$SRREPRO_DOWNLOAD_TIMEOUT`` or 60). The keys of the pipeline's ``asset_options`` dicts are these parameter
     names. Raises :class:`AssetUnavailable` naming the asset, every place tried with its failure (URL, HTTP status,
     expected and actual digest) and the config keys that supply the file; nothing is left in the cache then.
+    A :class:`~srrepro.data.stand_ins.StandIn` in ``local_paths`` (smoke runs) returns the asset's random stand-in
+    from its own folder instead; the cache is not touched.
     """
     asset = ASSETS[asset] if isinstance(asset, str) else asset
+    if isinstance(stand_in := (local_paths or {}).get(asset.name), StandIn):
+        return fetch_stand_in(asset.name, asset.filename, stand_in.folder)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / asset.filename

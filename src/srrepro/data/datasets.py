@@ -21,6 +21,7 @@ resolved in this order:
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -293,23 +294,39 @@ def _crop_provided_lr(name: str, hr: np.ndarray, lr: np.ndarray, scale: int) -> 
     return lr[:h, :w]
 
 
+def centre_crop_pair(hr: np.ndarray, lr: np.ndarray | None, scale: int, lr_size: int):
+    """The central crop of at most ``lr_size`` x ``lr_size`` LR pixels of ``lr`` and the matching HR region of ``hr``
+    (HR a multiple of ``scale``, its LR grid aligned); ``lr`` None: HR only (its LR is made afterwards)."""
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    ch, cw = min(h, lr_size), min(w, lr_size)
+    top, left = (h - ch) // 2, (w - cw) // 2
+    hr = hr[top * scale : (top + ch) * scale, left * scale : (left + cw) * scale]
+    return hr, (None if lr is None else lr[top : top + ch, left : left + cw])
+
+
 def prepare_dataset(
     name: str, out_dir: str | os.PathLike, scale: int, mirror: str | os.PathLike | None = None,
-    cache_dir: str | os.PathLike | None = None, download: bool = False,
+    cache_dir: str | os.PathLike | None = None, download: bool = False, centre_crop_lr: int = 0, max_images: int = 0,
 ) -> list[str]:
     """Write ``out_dir/HR/<image>.png`` (mod-cropped to ``scale``) and ``out_dir/LR_x<scale>/<image>.png``.
 
     The LR image is MATLAB-compatible bicubic x1/scale of the written HR image, except for sets that ship their
     own LR images (RealSR V3, real degradation): their provided LR image is written, cropped to HR/scale.
     Sources: the mirror, then ``<cache_dir>/datasets/<name>``, then (``download=True``) :func:`fetch_dataset`.
-    Files are written atomically. Returns the image names in order.
+    Smoke runs shrink the work: ``centre_crop_lr`` keeps each image's central crop of at most that many LR pixels
+    a side (the HR crop is taken first and degraded; a provided LR image is cropped alike); ``max_images`` keeps the
+    first images only. Files are written atomically. Returns the image names in order.
     """
     out_dir = Path(out_dir)
     names = []
-    for image_name, hr, provided_lr in iter_image_pairs(name, scale, mirror, cache_dir, download):
+    pairs = iter_image_pairs(name, scale, mirror, cache_dir, download)
+    for image_name, hr, provided_lr in itertools.islice(pairs, max_images or None):
         hr = mod_crop(hr, scale)
-        lr = imresize(hr, 1.0 / scale) if provided_lr is None else _crop_provided_lr(image_name, hr, provided_lr,
-                                                                                     scale)
+        if provided_lr is not None:
+            provided_lr = _crop_provided_lr(image_name, hr, provided_lr, scale)
+        if centre_crop_lr:
+            hr, provided_lr = centre_crop_pair(hr, provided_lr, scale, centre_crop_lr)
+        lr = imresize(hr, 1.0 / scale) if provided_lr is None else provided_lr
         write_pair(out_dir, scale, image_name, hr, lr)
         names.append(image_name)
     return names

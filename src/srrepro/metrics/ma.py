@@ -19,7 +19,7 @@ from scipy.io.matlab import MatReadError
 from srrepro.data.assets import fetch_with_options
 from srrepro.errors import AssetUnavailable, MetricUnavailable
 from srrepro.imaging.matlab import rgb2gray_uint8, rgb2y_uint8
-from srrepro.metrics.nrqm_features import NRQMModel, load_nrqm_model, nrqm_features
+from srrepro.metrics.nrqm_features import NRQMModel, load_nrqm_model, nrqm_features, size_problem
 from srrepro.metrics.registry import register_metric
 
 
@@ -74,7 +74,10 @@ class MaMetric:
         return img
 
     def __call__(self, sr, hr=None) -> float:
-        return self.model.predict(*nrqm_features(self.gray(sr)))
+        gray = self.gray(sr)
+        if problem := size_problem(gray.shape):  # n/a with its reason, as NIQE below its minimum
+            raise MetricUnavailable("ma", problem)
+        return self.model.predict(*nrqm_features(gray))
 
 
 @register_metric("ma", needs_reference=False, lower_is_better=False, needs_assets=True,

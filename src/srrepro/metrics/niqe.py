@@ -90,8 +90,11 @@ def niqe_features(img: np.ndarray, block: int = BLOCK) -> np.ndarray:
 def niqe_quality(img: np.ndarray, mu_pris: np.ndarray, cov_pris: np.ndarray, block: int = BLOCK) -> float:
     """NIQE of a float grayscale image (0..255) against the pristine model (``computequality.m``)."""
     feats = niqe_features(img, block)
-    mu = np.nanmean(feats, axis=0)
     complete = feats[~np.isnan(feats).any(axis=1)]
+    if len(complete) < 2:  # flat blocks have undefined shape features; MATLAB's pinv would fail on the NaNs alike
+        raise MetricUnavailable("niqe", f"{len(feats) - len(complete)} of {len(feats)} blocks have undefined features "
+                                        f"(flat image?): fewer than the 2 a covariance needs")
+    mu = np.nanmean(feats, axis=0)
     cov = np.cov(complete, rowvar=False)
     diff = np.ravel(mu_pris) - mu
     return float(np.sqrt(diff @ np.linalg.pinv((cov_pris + cov) / 2) @ diff))

@@ -396,11 +396,23 @@ def gsm_features(gray255: np.ndarray) -> np.ndarray:
 MIN_SIDE = 48
 
 
+def size_problem(shape: tuple[int, ...]) -> str:
+    """Why a grayscale image of ``shape`` is too small for :func:`nrqm_features` ('' when it is not): the steerable
+    pyramid needs ``MIN_SIDE`` pixels, the SVD features 25 whole or padded 5x5 patches at the coarsest scale."""
+    if len(shape) != 2 or min(shape) < MIN_SIDE:
+        return f"NRQM needs a 2-D image of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {tuple(shape)}"
+    h, w = shape[0] // 4, shape[1] // 4  # the coarsest scale of gaussian_pyramid (two halvings, n -> n // 2)
+    if -(-h // PATCH) * -(-w // PATCH) < PATCH * PATCH:
+        return (f"NRQM needs at least {PATCH * PATCH} 5x5 patches at the coarsest scale, got "
+                f"{-(-h // PATCH) * -(-w // PATCH)} for a {h}x{w} scale; the {shape[0]}x{shape[1]} image is too small")
+    return ""
+
+
 def nrqm_features(gray255: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(f1, f2, f3) of ``feature_all.m`` for a grayscale image on the 0..255 scale."""
     gray255 = np.asarray(gray255, dtype=np.float64)
-    if gray255.ndim != 2 or min(gray255.shape) < MIN_SIDE:
-        raise ValueError(f"NRQM needs a 2-D image of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {gray255.shape}")
+    if problem := size_problem(gray255.shape):
+        raise ValueError(problem)
     pyramid = gaussian_pyramid(gray255 / 255.0)
     return dct_features(pyramid), gsm_features(gray255), svd_features(pyramid)
 

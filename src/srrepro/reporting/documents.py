@@ -56,9 +56,13 @@ class Table:
 
 @dataclass
 class Document:
+    """A report: its name, title, the scale note (the first line of the Markdown, so a smoke run's statement is what a
+    reader sees first) and its blocks."""
+
     name: str
     title: str
     blocks: list = field(default_factory=list)
+    note: str = ""
 
 
 class NumberedNotes:
@@ -78,7 +82,8 @@ class NumberedNotes:
 
 
 def to_markdown(doc: Document) -> str:
-    lines = [f"# {doc.title}"]
+    lines = [doc.note, ""] if doc.note else []
+    lines.append(f"# {doc.title}")
     for block in doc.blocks:
         lines.append("")
         if isinstance(block, Paragraph):
@@ -124,6 +129,8 @@ def html_table(table: Table) -> str:
 def to_html_section(doc: Document) -> str:
     """The document as one ``<section id=NAME>``, for the index page."""
     parts = [f'<section id="{html.escape(doc.name)}"><h2>{html.escape(doc.title)}</h2>']
+    if doc.note:
+        parts.append(f'<p class="note">{_inline(doc.note)}</p>')
     for block in doc.blocks:
         if isinstance(block, Paragraph):
             parts.append(f"<p>{_inline(block.text)}</p>")

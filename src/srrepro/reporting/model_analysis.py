@@ -68,7 +68,7 @@ def model_analysis(
     shown = table.copy()
     for column in shown.columns[1:]:
         shown[column] = ["–" if math.isnan(v) else f"{v:.4f}" for v in table[column]]
-    doc = Document("model_analysis", "Model analysis (Sec. IV-E)",
-                   [Paragraph(scale_note), Table(shown), Bullets("", tuple(notes))])
+    doc = Document("model_analysis", "Model analysis (Sec. IV-E)", [Table(shown), Bullets("", tuple(notes))],
+                   scale_note)
     write_document(doc, md, html)
     return table

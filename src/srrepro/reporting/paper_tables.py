@@ -224,7 +224,7 @@ def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_no
     if not (long["released"] != "").any():
         legend = legend.replace(", `released weights` (the authors' released generator evaluated here; – where none "
                                 "was released)", "")
-    blocks = [Paragraph(scale_note), Paragraph(legend), Table(frame, "results", classes)]
+    blocks = [Paragraph(legend), Table(frame, "results", classes)]
     subs = long[long["substitute"]].groupby("our_dataset", sort=False)["dataset"].unique()
     if not subs.empty:
         blocks.append(Bullets("Substituted datasets (ours evaluated on a different set than the paper's):",
@@ -238,7 +238,7 @@ def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_no
                    Paragraph("Verdicts: holds / fails when the difference exceeds the combined seed std; within seed "
                              "noise otherwise; n/a where a value is missing. The paper's verdict is given per paper "
                              "dataset the evaluated one stands for.")]
-    return Document(spec.name, spec.title, blocks)
+    return Document(spec.name, spec.title, blocks, scale_note)
 
 
 def write_paper_table(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict, md_path: str | Path,

@@ -106,7 +106,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
 
 
 def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path,
-                   html_path=None) -> pd.DataFrame:
+                   html_path=None, scale_note: str = "") -> pd.DataFrame:
     """Every model on every test set: one row per model, one column per (dataset, metric)."""
     rows = read_metric_files(metric_files)
     notes = NumberedNotes()
@@ -117,5 +117,5 @@ def write_overview(metric_files: list[str | Path], labels: dict[str, str], title
     blocks = [Paragraph(legend), Table(table.rename_axis("model").reset_index())]
     if notes.items():
         blocks.append(Bullets("n/a:", notes.items()))
-    write_document(Document("overview", title, blocks), md_path, html_path)
+    write_document(Document("overview", title, blocks, scale_note), md_path, html_path)
     return table

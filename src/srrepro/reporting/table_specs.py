@@ -285,8 +285,8 @@ TABLES: dict[str, TableSpec] = {
 PAPER_GENERATORS: dict[str, dict] = {
     "ESRGAN": {"arch": "rrdbnet", "nf": 64, "nb": 23, "gc": 32},
     "FASRGAN": {"arch": "rrdbnet", "nf": 64, "nb": 23, "gc": 32},
-    "Fs-SRGAN": {"arch": "fs_srgan", "split": "E1G16", "nf": 64, "gc": 32},
-    "FA+Fs-SRGAN": {"arch": "fa_fs_srgan", "split": "E2G15", "nf": 64, "gc": 32},
+    "Fs-SRGAN": {"arch": "fs_rrdbnet_vgg", "split": "E1G16", "nf": 64, "gc": 32},
+    "FA+Fs-SRGAN": {"arch": "fs_rrdbnet_unet", "split": "E2G15", "nf": 64, "gc": 32},
 }
 # Our variant playing each of those methods.
 ANALYSED_VARIANTS = {"ESRGAN": "esrgan", "FASRGAN": "fasrgan", "Fs-SRGAN": "fs_srgan", "FA+Fs-SRGAN": "fa_fs_srgan"}

@@ -290,6 +290,8 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
             board.close()
         if ranks.main:
             save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
+            if train["keep_checkpoints"] == 0:  # keep none once the final model is written (smoke runs)
+                run_state.remove_checkpoints(out_dir)
         published = _publish(final_path, publish_to, ranks.main)
         distributed.barrier()  # every rank returns once the model is written
         return published

@@ -162,13 +162,19 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(out_dir: Path, iteration: int, state: dict, keep: int) -> Path:
-    """Atomically write the checkpoint of ``iteration``; delete all but the newest ``keep`` checkpoints."""
+    """Atomically write the checkpoint of ``iteration``; delete all but the newest ``keep`` (at least 1) checkpoints."""
     path = checkpoint_path(out_dir, iteration)
     with atomic_file(path) as fh:
         torch.save({"iteration": iteration, **state}, fh)
-    for old in list_checkpoints(out_dir)[:-keep]:
-        old.unlink()
+    remove_checkpoints(out_dir, keep=max(keep, 1))
     return path
+
+
+def remove_checkpoints(out_dir: Path, keep: int = 0) -> None:
+    """Delete all but the newest ``keep`` checkpoints."""
+    checkpoints = list_checkpoints(out_dir)
+    for old in checkpoints[: len(checkpoints) - keep]:
+        old.unlink()
 
 
 def rank_rng_state(state: dict, rank: int) -> dict:

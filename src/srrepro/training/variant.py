@@ -71,7 +71,9 @@ TRAIN_SETTINGS: dict[str, Setting] = {
     "gamma": Setting(0.5, {"type": "number", "exclusiveMinimum": 0}, "learning-rate factor at each step"),
     "step_size": Setting(20000, _POSITIVE_INT, "halve_every: iterations between two steps"),
     "checkpoint_every": Setting(5000, _POSITIVE_INT, "checkpoint interval (also at the last iteration)"),
-    "keep_checkpoints": Setting(2, _POSITIVE_INT, "newest checkpoints kept"),
+    "keep_checkpoints": Setting(2, {"type": "integer", "minimum": 0},
+                                "newest checkpoints kept; 0: the newest until the final model is written, then none "
+                                "(smoke runs: saves disk; a rerun then starts over)"),
     "validate_every": Setting(5000, {"type": "integer", "minimum": 0},
                               "validation interval (also at the last iteration); 0 disables; needs a validation set"),
     "val_metrics": Setting(["psnr", "lpips", "niqe", "pi"], {}, "validation metrics: a list, or {name: options}"),
