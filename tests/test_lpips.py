@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import skip_unless_ci
 from PIL import Image
 

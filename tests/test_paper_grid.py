@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from srrepro.errors import AssetUnavailable, CheckpointError
-from srrepro.imaging.matlab import imresize, imresize_torch
+from srrepro.imaging.matlab import imresize
 from srrepro.models import build_model
 from srrepro.models.checkpoints import load_model, save_model
 from srrepro.models.feature_sharing import SharedExtractor

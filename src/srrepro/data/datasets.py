@@ -37,8 +37,6 @@ from srrepro.data.dataset_sources import (
     MIRROR_CONFIG_KEY,
     SR_DATASETS,
     DatasetSource,
-    Download,
-    available_datasets,
     get_source,
 )
 from srrepro.data.prepared import write_pair

@@ -28,7 +28,7 @@ PROVENANCE = "random stand-in for a smoke run"
 SEED = 0
 
 
-def _torch_state_file(build: Callable[[], "torch.nn.Module"], keep_prefix: str | None = None):
+def _torch_state_file(build: Callable[[], object], keep_prefix: str | None = None):
     """A writer saving the state dict of ``build()`` initialised under :data:`SEED` (the caller's RNG untouched)."""
 
     def write(path: Path) -> None:

@@ -14,7 +14,7 @@ from srrepro.inference import TIMING_FILE
 from srrepro.models import build_model
 from srrepro.models.checkpoints import load_model
 from srrepro.models.pairs import generator_parameter_count
-from srrepro.reporting.documents import Bullets, Document, Paragraph, Table, write_document
+from srrepro.reporting.documents import Bullets, Document, Table, write_document
 from srrepro.reporting.published_values import load_published
 from srrepro.reporting.table_specs import PAPER_GENERATORS
 

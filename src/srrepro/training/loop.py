@@ -52,7 +52,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from srrepro.atomic import copy_file, write_text
@@ -69,7 +68,7 @@ from srrepro.training.losses import perceptual_features, perceptual_loss
 from srrepro.training.manifest import changed_keys, extends, run_manifest
 from srrepro.training.patches import PatchSampler, describe_data
 from srrepro.training.precision import resolve_precision
-from srrepro.training.procedures import PROCEDURES, loss_weights, step_context
+from srrepro.training.procedures import PROCEDURES, Networks, loss_weights, step_context
 from srrepro.training.tensorboard_log import TensorBoardLog
 from srrepro.training.validation import Validator
 from srrepro.training.variant import build_networks, generator_options, resolve_variant
@@ -78,17 +77,11 @@ FINAL_MODEL = "model.pt"
 MANIFEST = "manifest.json"
 
 
-def _named_generator_parameters(nets: Networks) -> list[tuple[str, nn.Parameter]]:
-    if isinstance(nets.model, GANPair):
-        return [(n, p) for n, p in nets.model.named_parameters() if not n.startswith("discriminator.")]
-    return list(nets.model.named_parameters())
-
-
 def _make_optimizers(cfg: dict, nets: Networks):
     train = cfg["train"]
     adam = {"betas": tuple(train["betas"]), "weight_decay": train["weight_decay"]}
     groups: dict[float, list] = {}
-    for name, param in _named_generator_parameters(nets):
+    for name, param in nets.named_generator_parameters():
         lr = next((v for k, v in train["lr_g_overrides"].items() if name.startswith(k)), train["lr_g"])
         groups.setdefault(lr, []).append(param)
     opt_g = torch.optim.Adam([{"params": p, "lr": lr} for lr, p in groups.items()], **adam)
