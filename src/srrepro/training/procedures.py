@@ -100,6 +100,7 @@ def step_context(cfg: dict, nets: Networks, opt_g, opt_d, perceptual: nn.Module 
 class Objective:
     """A GAN objective on raw D outputs; ``fine_grained`` adds the map and attention terms (FASRGAN)."""
 
+    name: str
     gan_g: Callable[[torch.Tensor | None, torch.Tensor], torch.Tensor]
     gan_d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     relativistic: bool
@@ -133,12 +134,16 @@ class Objective:
         return terms
 
 
-RAGAN = Objective(losses.ragan_g, losses.ragan_d, relativistic=True, fine_grained=False)
-RAGAN_FA = Objective(losses.ragan_g, losses.ragan_d, relativistic=True, fine_grained=True)
-BCE = Objective(lambda real, fake: losses.bce_g(fake), losses.bce_d, relativistic=False, fine_grained=False)
-BCE_FA = Objective(lambda real, fake: losses.bce_g(fake), losses.bce_d, relativistic=False, fine_grained=True)
-LEFTTHOMAS = Objective(lambda real, fake: losses.wu_g(fake), losses.wu_d, relativistic=False, fine_grained=False,
-                       d_first=True)
+RAGAN = Objective("relativistic average (RaGAN)", losses.ragan_g, losses.ragan_d,
+                  relativistic=True, fine_grained=False)
+RAGAN_FA = Objective("RaGAN + fine-grained map and attention (FA)", losses.ragan_g, losses.ragan_d,
+                     relativistic=True, fine_grained=True)
+BCE = Objective("standard GAN (BCE)", lambda real, fake: losses.bce_g(fake), losses.bce_d,
+                relativistic=False, fine_grained=False)
+BCE_FA = Objective("BCE + fine-grained map and attention (FA)", lambda real, fake: losses.bce_g(fake), losses.bce_d,
+                   relativistic=False, fine_grained=True)
+LEFTTHOMAS = Objective("probability loss of Wu's code (1 - D(SR))", lambda real, fake: losses.wu_g(fake), losses.wu_d,
+                       relativistic=False, fine_grained=False, d_first=True)
 
 
 def _content_terms(ctx: StepContext, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:

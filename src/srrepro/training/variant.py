@@ -322,3 +322,18 @@ def required_assets(cfg: dict) -> list[str]:
     """Assets the generator of a resolved variant needs (its segmentation prior's weights)."""
     check_networks(cfg)
     return list(_CHECKED[_network_spec(cfg)])
+
+
+def reference_markdown() -> str:
+    """The Markdown reference of the procedures (their loss terms and defaults) and of the ``train`` settings (default
+    and meaning), generated from the tables above; ``docs/variant-format.md`` embeds it (a test keeps them equal)."""
+    lines = ["| procedure | GAN objective | loss terms and default weights |", "|---|---|---|"]
+    for name, procedure in PROCEDURES.items():
+        objective = "none (no discriminator)" if procedure.objective is None else procedure.objective.name
+        weights = ", ".join(f"{term} {value:g}" for term, value in procedure.loss_defaults.items())
+        lines.append(f"| `{name}` | {objective} | {weights} |")
+    lines += ["", "| train setting | default | meaning |", "|---|---|---|"]
+    for name, setting in {**TRAIN_SETTINGS, **PRUNE_SETTINGS}.items():
+        prune = " (with `generator.prune: true` only)" if name in PRUNE_SETTINGS else ""
+        lines.append(f"| `{name}` | `{json.dumps(setting.default)}` | {setting.doc}{prune} |")
+    return "\n".join(lines) + "\n"
