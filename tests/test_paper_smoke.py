@@ -19,8 +19,9 @@ from PIL import Image
 
 from srrepro.config import SMOKE_IMAGES, smoke_overrides
 from srrepro.data.dataset_sources import SR_DATASETS, get_source
-from srrepro.data.stand_ins import PROVENANCE, STAND_IN_ASSETS
+from srrepro.data.stand_ins import PROVENANCE
 from srrepro.reporting.table_specs import FIGURES, PAPER_TABLES
+from srrepro.stand_in_weights import STAND_IN_ASSETS
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "paper.yaml"

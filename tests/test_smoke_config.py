@@ -19,8 +19,8 @@ from srrepro.config import (
     smoke_statement,
     validate_config,
 )
-from srrepro.data.stand_ins import STAND_IN_ASSETS
 from srrepro.errors import ConfigError
+from srrepro.stand_in_weights import STAND_IN_ASSETS
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

@@ -11,11 +11,12 @@ import torch
 
 from srrepro.cli import main
 from srrepro.data.assets import ASSETS, fetch_asset
-from srrepro.data.stand_ins import PROVENANCE, STAND_IN_ASSETS, stand_in_paths
+from srrepro.data.stand_ins import PROVENANCE
 from srrepro.metrics.nrqm_features import load_nrqm_model
 from srrepro.metrics.registry import get_metric
 from srrepro.models.backbones import load_state_file, resnet50, vgg_features
 from srrepro.models.segmentation_prior import OutdoorSceneSeg
+from srrepro.stand_in_weights import STAND_IN_ASSETS, stand_in_paths
 
 
 @pytest.fixture(scope="module")

@@ -75,14 +75,14 @@ def _name_value(form: str):
 def _asset_options(args) -> dict:
     local = dict(args.asset or [])
     if args.asset_stand_ins:
-        from srrepro.data.stand_ins import stand_in_paths
+        from srrepro.stand_in_weights import stand_in_paths
 
         local.update(stand_in_paths(args.asset_stand_ins))
     return {"cache_dir": args.asset_cache, "local_paths": local, "mirror": args.asset_mirror}
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
-    from srrepro.data.stand_ins import STAND_IN_ASSETS
+    from srrepro.stand_in_weights import STAND_IN_ASSETS
 
     parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
     parser.add_argument("--asset", action="append", type=_name_value("NAME=PATH"), metavar="NAME=PATH",

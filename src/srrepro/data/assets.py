@@ -312,7 +312,7 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None, 
     """
     asset = ASSETS[asset] if isinstance(asset, str) else asset
     if isinstance(stand_in := (local_paths or {}).get(asset.name), StandIn):
-        return fetch_stand_in(asset.name, asset.filename, stand_in.folder)
+        return fetch_stand_in(asset.name, asset.filename, stand_in)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / asset.filename
