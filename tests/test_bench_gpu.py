@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from srrepro.planning import plan, read_measurements, step_flops, step_signature
+from srrepro.planning import plan, precision, read_measurements, step_flops, step_signature
 from srrepro.training.variant import WORKFLOW_KEYS, resolve_variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,10 +58,16 @@ def test_cpu_dry_run_times_every_mode_and_plan_reads_its_results(tmp_path):
     edited["variants"] = {name: edited["variants"][name] for name in ("rrdb_psnr", "fs_psnr", *BENCHED)}
     for name in BENCHED:
         edited["variants"][name]["train"] = {**edited["variants"][name]["train"], "batch_size": 2}
-    fp32 = {step["variant"]: step["modes"]["fp32"]["seconds_per_iteration"] for step in result["training"]}
+    # each job takes the measured mode of its own precision (the demo's amp: auto is bf16 + channels_last on a GPU)
+    resolved = {name: resolve_variant({"scale": config["scale"], **{k: v for k, v in spec.items()
+                                                                     if k not in WORKFLOW_KEYS}})
+                for name, spec in edited["variants"].items()}
+    timed = {step["variant"]: step["modes"][precision(resolved[step["variant"]]["train"])]
+             for step in result["training"]}
     for job in plan(edited, "h100-sxm", measured).jobs:
         if job.variant in BENCHED:
-            assert (job.source, job.seconds_per_iteration) == (str(measured / "h100.json"), fp32[job.variant])
+            assert (job.source, job.seconds_per_iteration) == (str(measured / "h100.json"),
+                                                               timed[job.variant]["seconds_per_iteration"])
         else:
             assert job.source == "estimate"
     assert all(j.source == "estimate" for j in plan(edited, "a100-sxm", measured).jobs)  # another device

@@ -307,11 +307,11 @@ def test_the_workflow_launches_torchrun_for_several_gpus(data_dir, tmp_path):
     two and its log holds no error."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config = {k: v for k, v in config.items() if not k.startswith("_")}
-    config.update(seeds=[0], data=dict(config["data"], train="tiny", validation=None))
+    config.update(seeds=[0], data=dict(config["data"], validation=None))  # trains on data.train: the tiny set below
     config["paths"]["data"] = str(tmp_path / "prepared")
     config["reports"].update(splits={}, curves={})
     config["variants"] = {"fs": {"label": "Fs", **_spec(iterations=3, checkpoint_every=3)}}
-    shutil.copytree(data_dir, tmp_path / "prepared" / "tiny")
+    shutil.copytree(data_dir, tmp_path / "prepared" / config["data"]["train"])
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
                              "results/models/fs/seed0/model.pt", "--cores", "2", "--configfile", "config.yaml",

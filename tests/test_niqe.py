@@ -88,7 +88,7 @@ def test_image_below_two_blocks_is_na_with_reason(asset_cache):
 def test_flat_image_is_na_with_reason(asset_cache):
     """A black SR image (a collapsed generator: the paper smoke run's SPSAGAN after 2 iterations from scratch) has no
     block with defined features: n/a with the reason instead of numpy's 'SVD did not converge' ending the job."""
-    metric = _or_skip(lambda: get_metric("niqe", cache_dir=asset_cache))
+    metric = _or_skip(lambda: get_metric("niqe", {"cache_dir": asset_cache}))
     with pytest.raises(MetricUnavailable, match="4 of 4 blocks have undefined features"):
         metric(np.zeros((192, 192, 3), np.uint8), None)
     assert np.isfinite(metric(np.random.default_rng(0).integers(0, 256, (192, 192, 3), dtype=np.uint8), None))

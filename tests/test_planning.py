@@ -43,7 +43,8 @@ def check_totals(config: dict, result, device: str = "h100-sxm") -> None:
         cfg = resolved(config, job.variant)
         assert job.iterations == cfg["train"]["iterations"] and job.source == "estimate"
         assert job.flops_per_iteration == step_flops(cfg) > 0
-        peak = DEVICES[device].peak_tflops[cfg["train"]["amp"]] * 1e12
+        arithmetic = "bf16" if cfg["train"]["amp"] == "auto" else cfg["train"]["amp"]  # every table GPU has bf16
+        peak = DEVICES[device].peak_tflops[arithmetic] * 1e12
         assert job.seconds_per_iteration == pytest.approx(job.flops_per_iteration / (peak * UTILISATION), rel=1e-12)
         assert job.gpu_hours == pytest.approx(job.iterations * job.seconds_per_iteration / 3600, rel=1e-12)
     assert result.gpu_hours == pytest.approx(sum(j.gpu_hours for j in result.jobs), rel=1e-12)

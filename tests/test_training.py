@@ -166,6 +166,15 @@ def test_keep_checkpoints_zero_keeps_the_newest_until_the_final_model(data_dir, 
     assert final.is_file() and list((tmp_path / "checkpoints").iterdir()) == []
 
 
+@pytest.mark.parametrize("keep", [1, 3, 5])
+def test_keep_checkpoints_keeps_the_newest_n(data_dir, tmp_path, keep):
+    """keep_checkpoints N: the newest N checkpoints stay (all of them while fewer than N were written)."""
+    spec = variant("psnr", iterations=4, checkpoint_every=1, keep_checkpoints=keep)
+    run(spec, data_dir, tmp_path)
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == [f"iter_{i:08d}.pt" for i in range(1, 5)][-keep:]
+
+
 def test_nan_loss_stops_with_iteration_term_and_checkpoint(data_dir, tmp_path, monkeypatch):
     calls = {"n": 0}
     pixel = losses.pixel_loss

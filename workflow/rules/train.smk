@@ -34,7 +34,7 @@ rule train:
         init=lambda w, input: f"--init {input.init[0]}" if input.init else "",
         assets=asset_options(),
     shell:
-        LAUNCH_CLI + " train --variant-json {params.variant:q} {params.data} --run-dir {params.run_dir}"
+        f"{LAUNCH_CLI} train --variant-json {{params.variant:q}} {{params.data}} --run-dir {{params.run_dir}}"
         " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
         " > {log} 2>&1"
 

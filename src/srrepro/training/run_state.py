@@ -173,7 +173,7 @@ def save_checkpoint(out_dir: Path, iteration: int, state: dict, keep: int) -> Pa
 def remove_checkpoints(out_dir: Path, keep: int = 0) -> None:
     """Delete all but the newest ``keep`` checkpoints."""
     checkpoints = list_checkpoints(out_dir)
-    for old in checkpoints[: len(checkpoints) - keep]:
+    for old in checkpoints[: max(len(checkpoints) - keep, 0)]:
         old.unlink()
 
 
