@@ -11,13 +11,14 @@ import pytest
 import torch
 from PIL import Image
 
+from released_files import official_files
 from srrepro.cli import main
 from srrepro.data.assets import ASSETS, asset_manifest, fetch_asset
 from srrepro.data.downloads import git_blob_sha1_of
 from srrepro.errors import AssetUnavailable, CheckpointError, ConfigError
 from srrepro.inference import load_generator, upscale
 from srrepro.models import build_model
-from srrepro.models.checkpoints import load_official, ours_to_official
+from srrepro.models.checkpoints import load_official
 from srrepro.models.pairs import GANPair, generator_parameter_count
 from srrepro.models.released import RELEASED_MODELS, load_released, load_released_files, released_init_file
 from srrepro.models.srgan import SRResNetNoBN
@@ -48,20 +49,6 @@ LAYOUT["released-esrgan"] = LAYOUT["released-rrdb-psnr"] = LAYOUT["released-fasr
 #: Generator parameters as the papers count them (E + G for the pairs; TMM: "17 RRDBs, 12.46 M").
 PARAMETERS = {"fasrgan": 16_697_987, "esrgan": 16_697_987, "rrdb_psnr": 16_697_987, "fs_srgan": 12_455_299,
               "fa_fs_srgan": 12_455_299, "srresnet": 1_554_499}
-
-
-def _official_files(name: str, folder):
-    """A random model of the released architecture and its files in the official key layout (flat names)."""
-    torch.manual_seed(0)
-    spec = RELEASED_MODELS[name]
-    model = build_model(spec.arch, **spec.options).eval()
-    parts = (model.extractor, model.generator_trunk) if len(spec.assets) == 2 else (model,)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for asset, part in zip(spec.assets, parts):
-        paths.append(folder / ASSETS[asset].filename)
-        torch.save(ours_to_official(part.state_dict()), paths[-1])
-    return model, paths
 
 
 def test_released_fs_extractor_from_the_mirror(mirror_dir, tmp_path):
@@ -97,7 +84,7 @@ def test_released_pair_names_the_missing_file(mirror_dir, tmp_path):
 
 @pytest.mark.parametrize("name", list(RELEASED_MODELS))
 def test_synthetic_official_files_load_strictly(name, tmp_path):
-    original, paths = _official_files(name, tmp_path)
+    original, paths = official_files(name, tmp_path)
     for asset, path in zip(RELEASED_MODELS[name].assets, paths):
         official = torch.load(path, map_location="cpu", weights_only=True)
         count, shapes = LAYOUT[asset]
@@ -114,14 +101,14 @@ def test_synthetic_official_files_load_strictly(name, tmp_path):
 
 
 def test_srresnet_layout_is_inferred(tmp_path):
-    _, (path,) = _official_files("srresnet", tmp_path)
+    _, (path,) = official_files("srresnet", tmp_path)
     model = load_official(path)
     assert isinstance(model, SRResNetNoBN) and len(model.trunk.blocks) == 16 and len(model.upconvs) == 2
 
 
 def test_files_that_do_not_fit_name_their_keys(tmp_path):
     # FA+Fs E in the layout of the committed model_ex (no LR conv, model.1.sub.2): the missing keys are named
-    _, (e_path, g_path) = _official_files("fa_fs_srgan", tmp_path)
+    _, (e_path, g_path) = official_files("fa_fs_srgan", tmp_path)
     official = torch.load(e_path, weights_only=True)
     torch.save({k: v for k, v in official.items() if not k.startswith("model.1.sub.2.")}, e_path)
     with pytest.raises(CheckpointError) as info:
@@ -129,7 +116,7 @@ def test_files_that_do_not_fit_name_their_keys(tmp_path):
     assert "FA_FsSRGAN_E.pth" in str(info.value)
     assert "missing keys ['model.1.sub.2.bias', 'model.1.sub.2.weight']" in str(info.value)
     # an SRResNet file with BatchNorm (Ledig's) has keys outside the layout: the first is named
-    _, (path,) = _official_files("srresnet", tmp_path)
+    _, (path,) = official_files("srresnet", tmp_path)
     official = torch.load(path, weights_only=True)
     official["model.1.sub.0.res.1.weight"] = torch.ones(64)
     torch.save(official, path)
@@ -143,7 +130,7 @@ def test_files_that_do_not_fit_name_their_keys(tmp_path):
 def test_released_init_file_and_upscale_end_to_end(tmp_path, monkeypatch):
     """released:fs_srgan through the real fetch (mirror, git blob check, cache), as an init checkpoint and through
     ``srrepro upscale``. The declared git blobs are replaced by those of synthetic files: the real G is not here."""
-    original, paths = _official_files("fs_srgan", tmp_path / "mirror")
+    original, paths = official_files("fs_srgan", tmp_path / "mirror")
     for asset, path in zip(RELEASED_MODELS["fs_srgan"].assets, paths):
         declared = ASSETS[asset]
         sources = tuple(replace(s, git_blob=git_blob_sha1_of(path)) for s in declared.sources)
