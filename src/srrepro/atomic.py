@@ -1,4 +1,5 @@
-"""Atomic file output: write to a temporary file beside the target, then rename over it.
+"""Atomic file output: write to a temporary file beside the target, then rename over it; and an exclusive lock
+for the processes that fill one shared cache.
 
 A reader never sees a half-written file, and an interrupted run leaves either the old file or none (plus, after a
 ``kill -9`` during the write, a temporary ``.<name>.<random>.tmp<suffix>`` that :func:`remove_temporaries` deletes).
@@ -8,6 +9,7 @@ Files are created with mode 0666 less the umask, like any other file the user wr
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -87,3 +89,21 @@ def copy_file(source: str | os.PathLike, target: str | os.PathLike) -> None:
             os.link(source, tmp)
         except OSError:
             shutil.copyfile(source, tmp)
+
+
+@contextlib.contextmanager
+def exclusive_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` itself (created if absent), waiting for any other holder.
+
+    Processes filling one shared cache take turns: a second job fetching the same asset finds the first's verified
+    copy instead of replacing files the first is still reading. No lock file is left behind, and the lock goes with
+    its process, even after a kill.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -48,7 +48,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from srrepro.atomic import write_text
+from srrepro.atomic import exclusive_lock, write_text
 from srrepro.data.conversions import CONVERTERS
 from srrepro.data.downloads import (
     Rejected,
@@ -307,7 +307,8 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None, 
     ``$SRREPRO_DOWNLOAD_TIMEOUT`` or 60). The keys of the pipeline's ``asset_options`` dicts are these parameter
     names. Raises :class:`AssetUnavailable` naming the asset, every place tried with its failure (URL, HTTP status,
     expected and actual digest) and the config keys that supply the file; nothing is left in the cache then.
-    A :class:`~srrepro.data.stand_ins.StandIn` in ``local_paths`` (smoke runs) returns the asset's random stand-in
+    Fetches into one cache take turns (:func:`~srrepro.atomic.exclusive_lock`), so parallel jobs download an asset
+    once. A :class:`~srrepro.data.stand_ins.StandIn` in ``local_paths`` (smoke runs) returns the asset's random stand-in
     from its own folder instead; the cache is not touched.
     """
     asset = ASSETS[asset] if isinstance(asset, str) else asset
@@ -317,6 +318,16 @@ def fetch_asset(asset: str | Asset, cache_dir: str | os.PathLike | None = None, 
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / asset.filename
     local = (local_paths or {}).get(asset.name)
+    if not local and (hit := _cached(asset, target)) is not None:
+        return hit
+    with exclusive_lock(cache_dir):  # one fetch at a time per cache; a waiting job then finds the copy cached
+        return _fetch_locked(asset, target, local, mirror, released_url, timeout)
+
+
+def _fetch_locked(asset: Asset, target: Path, local: str | None, mirror, released_url: str | None,
+                  timeout: float | None) -> Path:
+    """:func:`fetch_asset`'s work, under the cache's lock."""
+    cache_dir = target.parent
     tried = []
     if not local:
         hit = _cached(asset, target)

@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from srrepro.atomic import write_text
+from srrepro.atomic import exclusive_lock, write_text
 from srrepro.data.assets import default_cache_dir
 from srrepro.data.dataset_sources import MIRROR_CONFIG_KEY, Download, get_source
 from srrepro.data.downloads import Rejected, archive_members, md5_of, sha256_of, verify_digest
@@ -152,11 +152,19 @@ def fetch_dataset(name: str, cache_dir: str | os.PathLike | None = None, verify:
     target = root / name
     if cache_valid(target, verify):
         return target
-    tried = []
     if source.user_supplied:
-        tried.append(f"no download source: {source.licence}")
-    else:
-        root.mkdir(parents=True, exist_ok=True)
+        raise _unavailable(name, source, [f"no download source: {source.licence}"])
+    root.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(root):
+        if cache_valid(target, verify):  # another process installed it while this one waited
+            return target
+        return _download_locked(name, source, target, timeout)
+
+
+def _download_locked(name: str, source, target: Path, timeout: float | None) -> Path:
+    """:func:`fetch_dataset`'s downloads, under the dataset's cache lock."""
+    root = target.parent
+    tried = []
     for download in source.downloads:
         work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
         tree = work / "tree"
@@ -184,10 +192,14 @@ def fetch_dataset(name: str, cache_dir: str | os.PathLike | None = None, verify:
             _install_tree(tree, target, work)
             return target
         except (Rejected, OSError, ValueError, zipfile.BadZipFile, tarfile.TarError) as err:
-            if cache_valid(target):  # another process installed it meanwhile
-                return target
             tried.append(f"{download.url}: {err}")
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    raise DatasetUnavailable(name, tried, source.key, f" (a folder <{MIRROR_CONFIG_KEY}>/{source.mirror_names[0]}, "
-                             f"layout: {source.layout})" if not source.config_key else f" (layout: {source.layout})")
+    raise _unavailable(name, source, tried)
+
+
+def _unavailable(name: str, source, tried: list[str]) -> DatasetUnavailable:
+    """The error naming every place tried and the config key (with the expected layout) that supplies the set."""
+    where = (f" (a folder <{MIRROR_CONFIG_KEY}>/{source.mirror_names[0]}, layout: {source.layout})"
+             if not source.config_key else f" (layout: {source.layout})")
+    return DatasetUnavailable(name, tried, source.key, where)

