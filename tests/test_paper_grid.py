@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from srrepro.errors import AssetUnavailable, CheckpointError
 from srrepro.imaging.matlab import imresize
+from srrepro.inference import load_upscaler, upscale
 from srrepro.models import build_model
 from srrepro.models.checkpoints import load_model, save_model
 from srrepro.models.feature_sharing import SharedExtractor
@@ -139,6 +140,13 @@ def test_spsa_generator_with_ost_prior_starts_from_rrdb_psnr_and_keeps_the_prior
     assert not torch.equal(model.state_dict()["conv_first.weight"], trunk["conv_first.weight"])  # trained on
     with pytest.raises(AssetUnavailable, match="assets.local.sftgan-seg"):
         load_model(final, {"cache_dir": tmp_path / "elsewhere"})
+    # evaluation and recognition load it the same way: the prior from the job's asset options, not a default cache
+    local = {"cache_dir": tmp_path / "elsewhere", "local_paths": {"sftgan-seg": str(sftgan_seg_file)}}
+    lr = np.random.default_rng(0).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    torch.testing.assert_close(torch.from_numpy(load_upscaler(str(final), scale=4, asset_options=local)(lr)),
+                               torch.from_numpy(upscale(model, lr)), atol=1, rtol=0)
+    with pytest.raises(AssetUnavailable, match="assets.local.sftgan-seg"):
+        load_upscaler(str(final), scale=4, asset_options={"cache_dir": tmp_path / "nowhere"})
 
 
 def test_prior_is_in_no_optimiser_and_stays_in_eval_mode():

@@ -51,11 +51,12 @@ def model_files(spec: str) -> tuple[Path] | tuple[Path, Path]:
                           f"EXTRACTOR+TRUNK")
 
 
-def load_checkpoint(path: Path) -> nn.Module:
-    """A network from one of our checkpoints or an official ESRGAN-style file."""
+def load_checkpoint(path: Path, asset_options: dict | None = None) -> nn.Module:
+    """A network from one of our checkpoints (its segmentation prior's weights fetched with ``asset_options``) or an
+    official ESRGAN-style file."""
     from srrepro.models.checkpoints import is_own_checkpoint, load_model, load_official
 
-    return load_model(path) if is_own_checkpoint(path) else load_official(path)
+    return load_model(path, asset_options) if is_own_checkpoint(path) else load_official(path)
 
 
 def _input_width(model: nn.Module) -> int:
@@ -63,12 +64,13 @@ def _input_width(model: nn.Module) -> int:
     return next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
 
 
-def load_fs_pair(extractor_path: Path, trunk_path: Path) -> nn.Module:
+def load_fs_pair(extractor_path: Path, trunk_path: Path, asset_options: dict | None = None) -> nn.Module:
     """SR = G(E(LR)) from an official Fs-SRGAN extractor file and trunk file, checked to fit together.
 
     E must take RGB and keep the image size (it has no upsampling); G must take as many channels as E puts out.
     """
-    extractor, trunk = load_checkpoint(extractor_path).eval(), load_checkpoint(trunk_path).eval()
+    extractor = load_checkpoint(extractor_path, asset_options).eval()
+    trunk = load_checkpoint(trunk_path, asset_options).eval()
     if (width := _input_width(extractor)) != 3:
         raise CheckpointError(f"{extractor_path} takes {width} channels, not RGB: it is not the extractor of an "
                               f"EXTRACTOR+TRUNK pair (is the order swapped?)")
@@ -93,7 +95,7 @@ def load_generator(spec: str, asset_options: dict | None = None) -> torch.nn.Mod
     if spec.startswith(SPEC_PREFIX):
         return load_released(spec[len(SPEC_PREFIX):], asset_options)
     files = model_files(spec)
-    return load_fs_pair(*files) if len(files) == 2 else load_checkpoint(files[0])
+    return load_fs_pair(*files, asset_options) if len(files) == 2 else load_checkpoint(files[0], asset_options)
 
 
 def _check_scale(spec: str, scale: int, lr: np.ndarray, sr: np.ndarray) -> None:

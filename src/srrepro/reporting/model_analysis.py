@@ -42,7 +42,7 @@ def model_analysis(
         arch = PAPER_GENERATORS.get(method)
         full = build_model(arch["arch"], **{k: v for k, v in arch.items() if k != "arch"}) if arch else None
         paper_scale = generator_parameter_count(full) if full is not None else math.nan
-        ours = [generator_parameter_count(load_model(f)) for f in spec["files"]]
+        ours = [generator_parameter_count(load_model(f, with_prior=False)) for f in spec["files"]]
         times = [_timing(Path(folder)) for folder in spec["sr_dirs"]]
         rows.append(
             {
