@@ -10,7 +10,7 @@ import torch
 from srrepro.data.assets import ASSETS
 from srrepro.models import build_model
 from srrepro.models.checkpoints import ours_to_official
-from srrepro.models.released import RELEASED_MODELS
+from srrepro.models.released import RELEASED_MODELS, released_parts
 
 
 def official_files(name: str, folder: Path, seed: int = 0,
@@ -27,7 +27,7 @@ def official_files(name: str, folder: Path, seed: int = 0,
         with torch.no_grad():
             last.weight.mul_(1e-2)
             last.bias.fill_(grey)
-    parts = (model.extractor, model.generator_trunk) if len(spec.assets) == 2 else (model,)
+    parts = released_parts(name, model)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for asset, part in zip(spec.assets, parts):

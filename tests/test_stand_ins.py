@@ -15,6 +15,7 @@ from srrepro.data.stand_ins import PROVENANCE
 from srrepro.metrics.nrqm_features import load_nrqm_model
 from srrepro.metrics.registry import get_metric
 from srrepro.models.backbones import load_state_file, resnet50, vgg_features
+from srrepro.models.released import RELEASED_MODELS, load_released
 from srrepro.models.segmentation_prior import OutdoorSceneSeg
 from srrepro.stand_in_weights import STAND_IN_ASSETS, stand_in_paths
 
@@ -28,7 +29,8 @@ def stand_ins(tmp_path_factory):
 
 
 def test_stand_ins_are_the_download_only_assets():
-    assert set(STAND_IN_ASSETS) == {"vgg19", "resnet50", "sftgan-seg", "nrqm-model"}
+    released = {asset for spec in RELEASED_MODELS.values() for asset in spec.assets}
+    assert set(STAND_IN_ASSETS) == {"vgg19", "resnet50", "sftgan-seg", "nrqm-model"} | released
     assert all(name in ASSETS for name in STAND_IN_ASSETS)
 
 
@@ -52,6 +54,15 @@ def test_real_loaders_read_the_stand_ins(stand_ins):
         assert probs.shape == (1, 8, 64, 64) and torch.allclose(probs.sum(1), torch.ones(1, 64, 64), atol=1e-5)
     model = load_nrqm_model(paths["nrqm-model"])
     assert [f.n_trees for f in model.forests] == [4, 4, 4]
+
+
+@pytest.mark.parametrize("name", list(RELEASED_MODELS))
+def test_released_stand_ins_load_strictly_through_the_official_key_maps(stand_ins, name):
+    folder, cache, _ = stand_ins
+    generator = load_released(name, {"cache_dir": cache, "local_paths": stand_in_paths(folder)})
+    with torch.no_grad():
+        sr = generator(torch.rand(1, 3, 8, 8))
+    assert sr.shape == (1, 3, 32, 32) and torch.isfinite(sr).all()
 
 
 def test_ma_and_pi_are_computed_from_the_nrqm_stand_in(stand_ins, asset_cache):

@@ -272,9 +272,13 @@ SMOKE_SUFFIX = "-smoke"  # appended to paths.data / results / reports, so a smok
 
 def smoke_statement() -> str:
     """The sentence that opens every report of a smoke run."""
+    from srrepro.models.released import RELEASED_MODELS
     from srrepro.stand_in_weights import STAND_IN_ASSETS
 
-    return (f"SMOKE RUN (smoke: true), NOT RESULTS: the weights {', '.join(STAND_IN_ASSETS)} are seeded random "
+    released = [a for spec in RELEASED_MODELS.values() for a in spec.assets if a in STAND_IN_ASSETS]
+    others = [a for a in STAND_IN_ASSETS if a not in released]
+    return (f"SMOKE RUN (smoke: true), NOT RESULTS: the weights {', '.join(others)} and the authors' released "
+            f"generators ({', '.join(released)}) are seeded random "
             f"stand-ins; every variant was trained {SMOKE_ITERATIONS} iterations at batch {SMOKE_BATCH_SIZE} on one "
             f"seed; at most {SMOKE_IMAGES} images per set, test images centre-cropped to at most "
             f"{SMOKE_TEST_LR_CROP}x{SMOKE_TEST_LR_CROP} LR pixels. Every number below is meaningless; the run only "

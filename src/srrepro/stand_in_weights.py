@@ -1,8 +1,9 @@
 """Seeded random stand-ins for the weights that can only be downloaded, for smoke runs (config key ``smoke``).
 
-Four assets cannot be had without a network: ``vgg19`` (perceptual loss), ``resnet50`` (Table III), ``sftgan-seg``
-(SPSAGAN's segmentation prior) and ``nrqm-model`` (Ma / PI). Each writer here produces a file of the asset's real
-format (same state-dict keys and shapes; the NRQM MATLAB struct) filled with values seeded by
+These assets cannot be had without a network: ``vgg19`` (perceptual loss), ``resnet50`` (Table III), ``sftgan-seg``
+(SPSAGAN's segmentation prior), ``nrqm-model`` (Ma / PI) and the authors' released generators (the released track,
+``init_from: released:<name>``). Each writer here produces a file of the asset's real format (same state-dict keys
+and shapes, the official key layout for the released files; the NRQM MATLAB struct) filled with values seeded by
 :data:`srrepro.data.stand_ins.SEED`, so every code path that reads the asset runs and every number computed from it
 is meaningless. :func:`stand_in_paths` gives the ``local_paths`` entries that request them; where and how they are
 written and labelled is :mod:`srrepro.data.stand_ins`.
@@ -19,7 +20,10 @@ import torch
 
 from srrepro.data.stand_ins import SEED, StandIn
 from srrepro.metrics.nrqm_features import N_DCT, N_GSM, N_SVD
+from srrepro.models import build_model
 from srrepro.models.backbones import ResNet50, VGGFeatures
+from srrepro.models.checkpoints import ours_to_official
+from srrepro.models.released import RELEASED_MODELS, released_parts
 from srrepro.models.segmentation_prior import OutdoorSceneSeg
 
 
@@ -70,12 +74,28 @@ def _nrqm_model(path: Path) -> None:
     scipy.io.savemat(path, {"model": {"rf": rf, "linear": linear}})
 
 
+def _released_file(name: str, part: int) -> Callable[[Path], None]:
+    """A writer of file ``part`` of released model ``name``: the seeded model's module in the official key layout
+    (both files of an Fs pair come from the same seeded model)."""
+
+    def write(path: Path) -> None:
+        spec = RELEASED_MODELS[name]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(SEED)
+            model = build_model(spec.arch, **spec.options)
+        torch.save(ours_to_official(released_parts(name, model)[part].state_dict()), path)
+
+    return write
+
+
 #: asset name → writer of its stand-in file
 WRITERS: dict[str, Callable[[Path], None]] = {
     "vgg19": _torch_state_file(_vgg19),  # features.* only: the classifier is never read (vgg_features keeps features.*)
     "resnet50": _torch_state_file(ResNet50),
     "sftgan-seg": _torch_state_file(OutdoorSceneSeg),
     "nrqm-model": _nrqm_model,
+    **{asset: _released_file(name, part) for name, spec in RELEASED_MODELS.items()
+       for part, asset in enumerate(spec.assets)},
 }
 STAND_IN_ASSETS = tuple(WRITERS)
 

@@ -71,11 +71,17 @@ def released_model(name: str) -> ReleasedModel:
     return RELEASED_MODELS[name]
 
 
+def released_parts(name: str, model: nn.Module) -> tuple[nn.Module, ...]:
+    """The modules of ``model`` (built as released model ``name``) that its files hold, in
+    :attr:`ReleasedModel.assets` order: extractor E and trunk G for the Fs pairs, else the whole generator."""
+    return (model.extractor, model.generator_trunk) if len(released_model(name).assets) == 2 else (model,)
+
+
 def load_released_files(name: str, paths) -> nn.Module:
     """Build released model ``name`` and load its files ``paths`` (in :attr:`ReleasedModel.assets` order) strictly."""
     spec = released_model(name)
     model = build_model(spec.arch, **spec.options)
-    parts = (model.extractor, model.generator_trunk) if len(spec.assets) == 2 else (model,)
+    parts = released_parts(name, model)
     if len(paths) != len(parts):
         raise ConfigError(f"released model '{name}' is made of {len(parts)} files, got {len(paths)}")
     for part, path in zip(parts, paths):
