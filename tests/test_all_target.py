@@ -188,6 +188,12 @@ def test_overview_and_model_analysis(project):
         assert overview.loc[label, "Set5 PI"] == "n/a [1]"
     assert 26 < means[("bicubic", "psnr")] < 32  # MATLAB bicubic on Set5 (published: 28.42)
     assert "[1] asset 'nrqm-model' unavailable" in (root / "reports" / "tables" / "overview.md").read_text()
+    effects = pd.read_csv(root / "reports" / "tables" / "training_effects.csv").set_index("variant")
+    for model in ("esrgan", "fasrgan"):  # GAN procedures from scratch: against bicubic, no expectation
+        row = effects.loc[model]
+        assert (row["seed"], row["dataset"], row["compared with"], row["verdict"]) == (0, "Set5", "Bicubic", "–")
+        assert row["ΔPSNR"] == pytest.approx(means[(model, "psnr")] - means[("bicubic", "psnr")], abs=1e-9)
+        assert row["trained in"] == "fp32 (as configured)"  # read from the run's manifest
     analysis = pd.read_csv(root / "reports" / "tables" / "model_analysis.csv")
     assert list(analysis["method"]) == ["ESRGAN", "FASRGAN"]
     assert analysis["ours_paper_scale_params_M"].iloc[0] == pytest.approx(16.697987, abs=1e-6)
@@ -212,14 +218,15 @@ def test_index_page_in_a_real_browser(project):
     root, _ = project
     index = root / "reports" / "index.html"
     text = index.read_text()
-    for name in [*PAPER_TABLES, "overview", "model_analysis", *FIGURES]:
+    for name in [*PAPER_TABLES, "training_effects", "overview", "model_analysis", *FIGURES]:
         assert f'id="{name}"' in text, name
     with Browser(root / ".browser-profile", width=1280, height=2000) as browser:
         browser.load(index)
         facts = page_facts(browser)
         browser.screenshot(root / "reports" / "index-screenshot.png")
     assert facts["results"] == len(PAPER_TABLES) + 2  # one per paper table, the overview and the model analysis
-    assert facts["claims"] == 1 + sum(1 for t in TABLES.values() if t.claims)
+    # the index's claims, each paper table's claims and the training effects' verdicts
+    assert facts["claims"] == 2 + sum(1 for t in TABLES.values() if t.claims)
     assert [(i["complete"], i["width"] > 0) for i in facts["images"]] == [(True, True)] * len(FIGURES)
     assert facts["verdicts"]["holds"] > 0 and facts["verdicts"]["na"] > 0
 

@@ -207,6 +207,14 @@ def cmd_overview(args) -> None:
     print(Path(args.md).read_text())
 
 
+def cmd_training_effects(args) -> None:
+    from srrepro.reporting.training_effects import write_training_effects
+
+    write_training_effects(args.metric_files, json.loads(args.variants), dict(args.manifest or []),
+                           json.loads(args.labels or "{}"), args.md, args.csv, args.html, args.scale_note)
+    print(Path(args.md).read_text())
+
+
 def cmd_recognition(args) -> None:
     from srrepro.evaluation.recognition import write_recognition
 
@@ -370,6 +378,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=_output_file, required=True)
     p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
     p.set_defaults(func=cmd_overview)
+
+    p = sub.add_parser("training-effects", help="each trained model against bicubic or its start, per seed")
+    p.add_argument("metric_files", nargs="+", help="per-image metric CSVs of bicubic and the trained models")
+    p.add_argument("--variants", required=True, help="JSON object: variant -> {procedure, init_from}")
+    p.add_argument("--manifest", action="append", type=_name_value("MODEL=PATH"), metavar="MODEL=PATH",
+                   help="a run's manifest.json (repeat), MODEL as '<variant>-s<seed>'")
+    p.add_argument("--labels", help="JSON object: variant name -> display label")
+    p.add_argument("--scale-note", default="")
+    p.add_argument("--md", type=_output_file, required=True)
+    p.add_argument("--csv", type=_output_file, required=True)
+    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
+    p.set_defaults(func=cmd_training_effects)
 
     p = sub.add_parser("recognition", help="Table III: ResNet-50 top-1/top-5 error on super-resolved ImageNet images")
     p.add_argument("--model", action="append", required=True, type=_name_value("NAME=SPEC"), metavar="NAME=SPEC",

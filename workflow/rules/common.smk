@@ -158,6 +158,12 @@ def trained_model_file(model):
     return f"{RESULTS}/models/{variant}/seed{seed}/model.pt"
 
 
+def manifest_file(model):
+    """``results/train/<variant>/seed<N>/manifest.json`` of ``<variant>-s<N>`` (how the run trained)."""
+    variant, seed = model.rsplit("-s", 1)
+    return f"{RESULTS}/train/{variant}/seed{seed}/manifest.json"
+
+
 def recognition_specs():
     """Table III's models: name → 'hr', 'bicubic' or a model file."""
     return {m: m if m in ("hr", "bicubic") else trained_model_file(m) for m in recognition_targets()}
@@ -239,7 +245,7 @@ def index_spec():
         for name, v in VARIANTS.items()
         if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
     ]
-    tables = [f"{REPORTS}/tables/{t}.html" for t in paper_tables() + ["overview", "model_analysis"]]
+    tables = [f"{REPORTS}/tables/{t}.html" for t in paper_tables() + ["training_effects", "overview", "model_analysis"]]
     return {
         "data_notes": notes,
         "substitutions": subs,

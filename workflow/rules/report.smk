@@ -29,6 +29,30 @@ rule overview_table:
         " --scale-note {params.note:q} --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 
+rule training_effects:
+    input:
+        expand(f"{RESULTS}/metrics/{{model}}.csv", model=["bicubic"] + trained_models()),
+    output:
+        md=f"{REPORTS}/tables/training_effects.md",
+        csv=f"{REPORTS}/tables/training_effects.csv",
+        html=report(f"{REPORTS}/tables/training_effects.html", caption="../report/training_effects.rst",
+                    category="Tables", subcategory="This run"),
+    log:
+        "logs/report/training_effects.log",
+    benchmark:
+        "logs/benchmarks/report/training_effects.tsv",
+    params:
+        cli=SRREPRO,
+        variants=json.dumps({v: {"procedure": s["procedure"], "init_from": s.get("init_from")} for v, s in VARIANTS.items()}),
+        manifests=" ".join(f"--manifest {m}={manifest_file(m)}" for m in trained_models()),
+        labels=json.dumps(labels()),
+        note=SCALE_NOTE,
+    shell:
+        "{params.cli} training-effects {input} --variants {params.variants:q} {params.manifests}"
+        " --labels {params.labels:q} --scale-note {params.note:q} --md {output.md} --csv {output.csv}"
+        " --html {output.html} > {log} 2>&1"
+
+
 rule recognition:
     input:
         models=recognition_model_files(),
@@ -186,6 +210,7 @@ rule all_tables:
     input:
         [f"{REPORTS}/tables/{t}.md" for t in paper_tables()],
         rules.overview_table.output,
+        rules.training_effects.output,
         rules.model_analysis_table.output,
 
 

@@ -1,0 +1,75 @@
+"""The training-effects table: each PSNR-oriented model against bicubic, each GAN phase against its start (same
+seed), with holds / fails as the numbers say, n/a where a metric is missing, and the arithmetic read from the run's
+real manifest."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from srrepro.reporting.training_effects import (
+    EXPECTED_PSNR,
+    EXPECTED_TRADE_OFF,
+    FAILS,
+    HOLDS,
+    NONE,
+    precision_text,
+    training_effects,
+    write_training_effects,
+)
+from srrepro.training import train_variant
+
+VARIANTS = {"psnr": {"procedure": "psnr", "init_from": None}, "gan": {"procedure": "ragan", "init_from": "psnr"},
+            "scratch": {"procedure": "leftthomas", "init_from": None}}
+
+
+def _rows(values: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """Per-image rows of dataset 'demo_test' from {model: {metric: [per-image values]}}."""
+    return pd.DataFrame([{"model": model, "dataset": "demo_test", "image": f"img{i}", "metric": metric, "value": v,
+                          "note": "" if not math.isnan(v) else "not computable"}
+                         for model, metrics in values.items() for metric, per_image in metrics.items()
+                         for i, v in enumerate(per_image)])
+
+
+def test_verdicts_follow_the_numbers_per_seed():
+    rows = _rows({
+        "bicubic": {"psnr": [27.0, 29.0], "lpips": [0.30, 0.34]},
+        "psnr-s0": {"psnr": [27.6, 29.6], "lpips": [0.28, 0.30]},     # +0.6 dB: holds
+        "psnr-s1": {"psnr": [27.2, 29.2], "lpips": [0.28, 0.30]},     # +0.2 dB: fails
+        "gan-s0": {"psnr": [27.1, 29.1], "lpips": [0.20, 0.22]},      # lower LPIPS, lower PSNR than psnr-s0: holds
+        "gan-s1": {"psnr": [27.5, 29.5], "lpips": [0.20, 0.22]},      # lower LPIPS but higher PSNR than psnr-s1: fails
+        "scratch-s0": {"psnr": [26.0, 28.0], "lpips": [float("nan"), 0.3]},
+    })
+    effects = training_effects(rows, VARIANTS, labels={"gan": "GAN phase"}).set_index(["variant", "seed"])
+    assert effects.loc[("psnr", 0), "ΔPSNR"] == pytest.approx(0.6) and effects.loc[("psnr", 0), "verdict"] == HOLDS
+    assert effects.loc[("psnr", 1), "verdict"] == FAILS and effects.loc[("psnr", 1), "expected"] == EXPECTED_PSNR
+    gan = effects.loc[("gan", 0)]
+    assert (gan["model"], gan["compared with"], gan["expected"], gan["verdict"]) == (
+        "GAN phase", "psnr", EXPECTED_TRADE_OFF, HOLDS)
+    assert gan["ΔPSNR"] == pytest.approx(-0.5) and gan["ΔLPIPS"] == pytest.approx(-0.08)
+    assert effects.loc[("gan", 1), "verdict"] == FAILS
+    scratch = effects.loc[("scratch", 0)]
+    assert scratch["compared with"] == "bicubic" and scratch["verdict"] == NONE and math.isnan(scratch["LPIPS"])
+
+
+def test_the_arithmetic_comes_from_the_run_manifest(data_dir, tmp_path):
+    spec = {"procedure": "psnr", "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8},
+            "train": {"iterations": 1, "batch_size": 1, "hr_patch": 16, "validate_every": 0, "milestones": [1],
+                      "amp": "fp32"}}
+    train_variant(spec, data_dir, tmp_path / "run", seed=0, threads=1, progress=False)
+    assert precision_text(tmp_path / "run" / "manifest.json") == "fp32 (as configured)"
+    assert precision_text(tmp_path / "absent.json") == "n/a (no manifest)"
+
+
+def test_the_document_counts_what_holds(tmp_path):
+    rows = _rows({"bicubic": {"psnr": [27.0], "lpips": [0.3]}, "psnr-s0": {"psnr": [28.0], "lpips": [0.25]},
+                  "gan-s0": {"psnr": [28.5], "lpips": [0.2]}})
+    rows.to_csv(tmp_path / "all.csv", index=False)
+    write_training_effects([tmp_path / "all.csv"], VARIANTS, {}, {}, tmp_path / "t.md", tmp_path / "t.csv",
+                           tmp_path / "t.html", "note")
+    markdown = (tmp_path / "t.md").read_text()
+    assert "≥ bicubic + 0.5 dB: 1 of 1" in markdown
+    assert "lower PSNR than their start: 0 of 1; not: gan (seed 0, demo_test)" in markdown
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 2 and "<table" in (tmp_path / "t.html").read_text()
