@@ -128,6 +128,22 @@ def test_spsa_attention_rows_and_weight():
         layer(x, seg[..., :16, :])
 
 
+def test_spsa_inference_in_row_chunks_equals_the_whole_matrix():
+    """Without autograd the layer computes β a chunk of rows at a time; the output is the whole matrix's."""
+    torch.manual_seed(0)
+    layer = SPSALayer(nf=16, scale=4)
+    layer.gamma.data.fill_(0.7)
+    x, seg = torch.randn(2, 16, 13, 11), torch.softmax(torch.randn(2, 8, 52, 44), 1)
+    assert x.shape[-1] * x.shape[-2] > 2 * layer.ROWS_PER_CHUNK  # several chunks, the last one partial
+    whole = layer(x, seg)  # autograd on: one (N, N) matrix
+    with torch.no_grad():
+        chunked = layer(x, seg)
+    beta, _ = layer.attention(x, seg)
+    expected = x + 0.7 * (layer.h(x).flatten(2) @ beta.transpose(1, 2)).view_as(x)
+    torch.testing.assert_close(whole, expected)
+    torch.testing.assert_close(chunked, whole.detach(), rtol=1e-6, atol=1e-6)
+
+
 def test_two_means_and_pruning_rule():
     low, m_lo, m_hi = two_means_1d(torch.tensor([0.4, 0.1, 0.4, 0.1]))
     assert low.tolist() == [False, True, False, True] and (m_lo, m_hi) == pytest.approx((0.1, 0.4))
