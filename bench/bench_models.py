@@ -4,7 +4,11 @@ Each row reports the median ms per iteration and images/s; ``vs naive`` divides 
 this file (same widths, depth and input, measured in the same run) by the row's time, for the RRDB-based rows
 (> 1: faster than the naive version). Default settings finish in about 3 minutes on 2 CPU cores.
 
+A last line times SPSAGAN's attention layer at inference on a ``--spsa-lr``-sized LR image (128: the demo's
+astronaut): the layer's own row-chunked computation against the whole (N, N) matrices (the reference, same run).
+
     python bench/bench_models.py [--scales demo paper] [--devices cpu cuda] [--iters 3] [--channels-last] [--bf16]
+                                 [--spsa-lr 128]
 """
 
 from __future__ import annotations
@@ -19,16 +23,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from srrepro.models import build_model
+from srrepro.models.spsagan import SPSALayer
 
 # name, arch, demo options, paper options, input (channels, demo size, paper size), naive-RRDB widths or None
 GENERATORS = [
     ("rrdbnet (ESRGAN/FASRGAN G)", "rrdbnet", {"nf": 32, "nb": 3, "gc": 16}, {}, (3, 16, 24), "nb"),
-    ("fs_srgan G (E1G16)", "fs_srgan", {"split": "E1G2", "nf": 32, "gc": 16, "d_nf": 8, "d_input_size": 64}, {}, (3, 16, 24), "fs"),
-    ("fa_fs_srgan G (E2G15)", "fa_fs_srgan", {"split": "E1G2", "nf": 32, "gc": 16, "d_nf": 8, "d_input_size": 32}, {},
+    ("Fs-SRGAN G (E1G16)", "fs_rrdbnet_vgg", {"split": "E1G2", "nf": 32, "gc": 16, "d_nf": 8, "d_input_size": 64}, {}, (3, 16, 24), "fs"),
+    ("FA+Fs-SRGAN G (E2G15)", "fs_rrdbnet_unet", {"split": "E2G1", "nf": 32, "gc": 16, "d_nf": 8, "d_input_size": 32}, {},
      (3, 16, 24), "fs"),
     ("spsagan G", "spsagan", {"nf": 32, "nb": 3, "gc": 16}, {}, (3, 16, 24), "nb"),
     ("srresnet", "srresnet", {"nf": 32, "nb": 4}, {}, (3, 16, 24), None),
-    ("srgan_fs G", "srgan_fs", {"nf": 32, "nb": 3, "d_nf": 8, "d_input_size": 32}, {}, (3, 16, 24), None),
+    ("SRGAN_Fs G", "fs_srresnet", {"nf": 32, "shared_blocks": 1, "nb": 3, "d_nf": 8, "d_input_size": 32}, {}, (3, 16, 24), None),
     ("srgan_leftthomas_g", "srgan_leftthomas_g", {"nf": 32, "nb": 2}, {}, (3, 16, 24), None),
     ("attention_srgan", "attention_srgan", {"nf": 32, "nb": 2}, {}, (3, 16, 24), None),
 ]
@@ -147,6 +152,7 @@ def main() -> None:
     parser.add_argument("--size-factor", type=int, default=1, help="multiply every generator input side by this")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    parser.add_argument("--spsa-lr", type=int, default=128, help="LR side for the SPSA attention line (0: skip)")
     args = parser.parse_args()
     devices = [d for d in args.devices if d != "cuda" or torch.cuda.is_available()]
     torch.manual_seed(0)
@@ -176,6 +182,31 @@ def main() -> None:
                     params = sum(p.numel() for p in counted) / 1e6
                     print(f"{name:28s} {scale:6s} {device:6s} {f'{in_nc}x{size}x{size}':>12s} {params:8.2f}M "
                           f"{seconds * 1e3:9.1f} {args.batch / seconds:8.2f} {ratio:>9s}", flush=True)
+    if args.spsa_lr:
+        spsa_inference(args.spsa_lr, args.iters)
+
+
+def spsa_inference(lr_size: int, iters: int) -> None:
+    """SPSA layer (nf 32) without autograd: row chunks (the layer) against the whole matrices (reference)."""
+    layer = SPSALayer(nf=32, scale=4).eval()
+    layer.gamma.data.fill_(0.5)
+    x, seg = torch.rand(1, 32, lr_size, lr_size), torch.softmax(torch.rand(1, 8, 4 * lr_size, 4 * lr_size), 1)
+
+    def whole() -> None:
+        beta, _ = layer.attention(x, seg)
+        x + layer.gamma * (layer.h(x).flatten(2) @ beta.transpose(1, 2)).view_as(x)
+
+    def timed(run):
+        def step() -> float:
+            start = time.perf_counter()
+            with torch.no_grad():
+                run()
+            return time.perf_counter() - start
+        return step
+
+    chunked, reference = median_times([timed(lambda: layer(x, seg)), timed(whole)], iters)
+    print(f"SPSA attention, LR {lr_size}x{lr_size} (N = {lr_size ** 2}), inference: row chunks {chunked:.2f} s, "
+          f"whole matrices {reference:.2f} s, ratio {reference / chunked:.2f}")
 
 
 if __name__ == "__main__":

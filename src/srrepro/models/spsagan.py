@@ -150,7 +150,7 @@ class SPSALayer(nn.Module):
 
     #: Rows of β computed at a time without autograd (inference): every row is normalised on its own, so the result
     #: is that of the whole (N, N) matrix (N = 16,384 for a 128x128 LR image: 1 GiB per matrix), with each chunk in
-    #: cache: 5x faster on one CPU thread (bench/bench_demo.py measures it).
+    #: cache: 5x faster on one CPU thread (bench/bench_models.py measures it).
     ROWS_PER_CHUNK = 64
 
     def _queries_keys(self, x: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -1,0 +1,42 @@
+"""The benchmark scripts run against today's library: each is started as a user starts it, on the smallest settings,
+and must print every row it promises (no timings are asserted; timings belong to the benches' own output)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from srrepro.models.released import RELEASED_MODELS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _bench(script: str, *args: str) -> str:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, str(REPO / "bench" / script), *args], capture_output=True, text=True,
+                            timeout=600, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def test_bench_models_times_every_network_and_the_spsa_attention():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_models", REPO / "bench" / "bench_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = _bench("bench_models.py", "--scales", "demo", "--devices", "cpu", "--iters", "1", "--spsa-lr", "24")
+    for name, *_ in module.GENERATORS + module.DISCRIMINATORS:
+        assert name in out, name
+    assert "SPSA attention, LR 24x24 (N = 576), inference: row chunks" in out and "ratio" in out
+
+
+def test_bench_released_estimates_every_released_model(mirror_dir):
+    out = _bench("bench_released.py", "--mirror", str(mirror_dir / "SelfExSR"), "--sets", "Set5", "--images", "1",
+                 "--extra-set", "Urban100=6.0", "--threads", "1")
+    assert "absent from" in out and "Set5 (min)" in out and "Urban100 (min)" in out
+    for spec in RELEASED_MODELS.values():
+        assert f"| {spec.label} |" in out, spec.label
+    assert f"| all {len(RELEASED_MODELS)} models |" in out
