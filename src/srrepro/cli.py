@@ -81,6 +81,14 @@ def _asset_options(args) -> dict:
     return {"cache_dir": args.asset_cache, "local_paths": local, "mirror": args.asset_mirror}
 
 
+def _add_table_outputs(parser: argparse.ArgumentParser) -> None:
+    """The scale note and the Markdown, CSV and (optional) HTML files every table command writes."""
+    parser.add_argument("--scale-note", default="")
+    parser.add_argument("--md", type=_output_file, required=True)
+    parser.add_argument("--csv", type=_output_file, required=True)
+    parser.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
+
+
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
     from srrepro.stand_in_weights import STAND_IN_ASSETS
 
@@ -373,10 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric_files", nargs="+")
     p.add_argument("--labels", help="JSON object: variant name -> display label")
     p.add_argument("--title", default="Results")
-    p.add_argument("--scale-note", default="")
-    p.add_argument("--md", type=_output_file, required=True)
-    p.add_argument("--csv", type=_output_file, required=True)
-    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
+    _add_table_outputs(p)
     p.set_defaults(func=cmd_overview)
 
     p = sub.add_parser("training-effects", help="each trained model against bicubic or its start, per seed")
@@ -385,10 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", action="append", type=_name_value("MODEL=PATH"), metavar="MODEL=PATH",
                    help="a run's manifest.json (repeat), MODEL as '<variant>-s<seed>'")
     p.add_argument("--labels", help="JSON object: variant name -> display label")
-    p.add_argument("--scale-note", default="")
-    p.add_argument("--md", type=_output_file, required=True)
-    p.add_argument("--csv", type=_output_file, required=True)
-    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
+    _add_table_outputs(p)
     p.set_defaults(func=cmd_training_effects)
 
     p = sub.add_parser("recognition", help="Table III: ResNet-50 top-1/top-5 error on super-resolved ImageNet images")
@@ -412,19 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", help="table1 ... table7, wu_table1, spsagan_table1, spsagan_ablation")
     p.add_argument("--summary", required=True)
     p.add_argument("--datasets", required=True, help="JSON: paper dataset -> our dataset or null")
-    p.add_argument("--scale-note", default="")
-    p.add_argument("--md", type=_output_file, required=True)
-    p.add_argument("--csv", type=_output_file, required=True)
-    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
+    _add_table_outputs(p)
     p.set_defaults(func=cmd_paper_table)
 
     p = sub.add_parser("model-analysis", help="Sec. IV-E: parameters and inference time")
     p.add_argument("--spec", required=True, help="JSON: {method: {variant, files: [model.pt], sr_dirs: [SR folder]}}")
     p.add_argument("--timing-dataset", required=True)
-    p.add_argument("--scale-note", default="")
-    p.add_argument("--md", type=_output_file, required=True)
-    p.add_argument("--csv", type=_output_file, required=True)
-    p.add_argument("--html", type=_output_file, help="also write the table as a standalone HTML page")
+    _add_table_outputs(p)
     p.set_defaults(func=cmd_model_analysis)
 
     p = sub.add_parser("figure", help="one of the papers' figures as PNG")
