@@ -288,3 +288,17 @@ def test_images_too_small_for_the_shave_name_the_file(tmp_path, capsys):
     status, line = run(capsys, "evaluate", sr, hr, "--scale", "8", "--metrics", "ssim")
     assert status == 1 and line == (f"srrepro evaluate: error: cannot compute ssim of {sr / 'img_0.png'}: images "
                                     f"too small for an 11x11 SSIM window after shaving: (8, 8)")
+
+
+def test_report_commands_name_a_missing_or_foreign_metric_file(tmp_path, capsys):
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text("a,b\n1,2\n")
+    status, line = run(capsys, "overview", tmp_path / "absent.csv", "--md", tmp_path / "o.md",
+                       "--csv", tmp_path / "o.csv")
+    assert status == 1 and line.startswith(f"srrepro overview: error: metric file {tmp_path / 'absent.csv'} does not "
+                                           f"exist; `srrepro evaluate-model")
+    status, line = run(capsys, "training-effects", foreign, "--variants", "{}", "--md", tmp_path / "t.md",
+                       "--csv", tmp_path / "t.csv")
+    assert status == 1 and line.startswith(f"srrepro training-effects: error: metric file {foreign} lacks the "
+                                           f"column(s) model, dataset, image, metric, value, note")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv"]  # nothing written

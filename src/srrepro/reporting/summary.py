@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from srrepro.atomic import atomic_path, write_text
-from srrepro.evaluation.paired_folders import dataset_means
+from srrepro.errors import SrreproError
+from srrepro.evaluation.paired_folders import COLUMNS, dataset_means
 from srrepro.reporting.documents import Bullets, Document, NumberedNotes, Paragraph, Table, write_document
 from srrepro.reporting.table_specs import RELEASED_MODELS
 
@@ -19,8 +20,21 @@ DIGITS = {"psnr": 2, "ssim": 4, "rmse": 3, "lpips": 4, "niqe": 4, "ma": 4, "pi":
 
 
 def read_metric_files(paths: list[str | Path]) -> pd.DataFrame:
-    """Concatenate tidy metric CSVs (model, dataset, image, metric, value, note)."""
-    frames = [pd.read_csv(p, keep_default_na=True, dtype={"note": str}) for p in paths]
+    """Concatenate tidy metric CSVs (model, dataset, image, metric, value, note); a missing or foreign file is an
+    error naming it."""
+    frames = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise SrreproError(f"metric file {path} does not exist; `srrepro evaluate-model ... --out {path}` "
+                               f"(the workflow's evaluate_model rule) writes it")
+        try:
+            frame = pd.read_csv(path, keep_default_na=True, dtype={"note": str})
+        except (ValueError, UnicodeDecodeError) as err:
+            raise SrreproError(f"metric file {path} is not a readable CSV: {err}") from err
+        if missing := [c for c in COLUMNS if c not in frame.columns]:
+            raise SrreproError(f"metric file {path} lacks the column(s) {', '.join(missing)}; expected "
+                               f"{', '.join(COLUMNS)} (as `srrepro evaluate-model` writes)")
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
