@@ -122,6 +122,40 @@ def test_feature_sharing_updates_extractor_from_both_objectives():
     assert all(p.grad is None for p in nets.trunk.parameters())  # SR detached in the D step
 
 
+
+@pytest.mark.parametrize("statistics", ["all_passes", "generator_pass"])
+def test_shared_bn_statistics_decide_which_passes_record(statistics):
+    """SRGAN_Fs's shared E has BatchNorm. With all_passes (the authors' loop) the G and D steps' passes over SR and
+    HR move E's running statistics; with generator_pass only E(LR) does, and D's passes still train E."""
+    cfg = resolve_variant(variant("srgan_fs", shared_bn_statistics=statistics))
+    torch.manual_seed(0)
+    nets = build_networks(cfg)
+    norms = [m for m in nets.extractor.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms
+    opt_g = torch.optim.Adam(nets.generator_parameters(), lr=1e-2)
+    opt_d = torch.optim.Adam(nets.discriminator_parameters(), lr=1e-2)
+    ctx = StepContext(nets, opt_g, opt_d, loss_weights(cfg), "mse", losses.PerceptualLoss(nn.Conv2d(3, 4, 1)),
+                      nullcontext, "bce")
+    lr, hr = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 16, 16) + 2.0  # HR far off LR's statistics
+    objective = PROCEDURES["bce"].objective
+
+    def statistics_now():
+        return [(m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked)) for m in norms]
+
+    sr = nets.generate(lr)
+    after_generator_pass = statistics_now()
+    assert all(count == 1 for _, _, count in after_generator_pass)
+    weights_before = [p.detach().clone() for p in nets.extractor.parameters()]
+    _g_update(ctx, objective, sr, hr)
+    _d_update(ctx, objective, sr, hr)
+    after_steps = statistics_now()
+    kept = all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2] == b[2]
+               for a, b in zip(after_generator_pass, after_steps))
+    assert kept == (statistics == "generator_pass")
+    if statistics == "all_passes":
+        assert all(count == 1 + 3 for _, _, count in after_steps)  # G step: E(SR); D step: E(HR), E(SR)
+    assert any(not torch.equal(a, b) for a, b in zip(weights_before, nets.extractor.parameters()))
+
 def _final_state(path):
     return load_model(path).state_dict()
 

@@ -14,6 +14,10 @@ the discriminator optimiser D and E, so with a real extractor E is trained by bo
   without gradient (detached).
 * D step: D and E receive the D-loss gradient; SR is detached.
 
+Every pass through E runs in train mode, as in the authors' loop, so a BatchNorm in a shared E (SRGAN_Fs) records the
+statistics of E(HR) and E(SR) as well as E(LR). ``train.shared_bn_statistics: generator_pass`` keeps only E(LR)'s,
+the input E sees at inference (:meth:`Networks.discriminate`).
+
 Per iteration one G step then one D step, except ``leftthomas`` (that code's order: D step, then G step on the
 same SR). In data-parallel runs each step averages its optimiser's gradients over the ranks before stepping
 (:mod:`srrepro.training.distributed`), so E gets the global-batch gradient of both objectives.
@@ -21,7 +25,8 @@ same SR). In data-parallel runs each step averages its optimiser's gradients ove
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,13 +42,16 @@ from srrepro.training.distributed import average_gradients
 @dataclass
 class Networks:
     """The trained networks: ``model`` is what is saved; ``extractor``/``trunk``/``discriminator`` its GAN view;
-    ``d_extractor`` the discriminator's own extractor when it does not share E (None: D sees E)."""
+    ``d_extractor`` the discriminator's own extractor when it does not share E (None: D sees E);
+    ``d_passes_keep_bn_statistics``: D's passes through a shared E leave its BatchNorm running statistics as they
+    were (``train.shared_bn_statistics: generator_pass``)."""
 
     model: nn.Module
     extractor: nn.Module
     trunk: nn.Module
     discriminator: nn.Module | None
     d_extractor: nn.Module | None = None
+    d_passes_keep_bn_statistics: bool = False
 
     def _d_features(self) -> nn.Module:
         return self.extractor if self.d_extractor is None else self.d_extractor
@@ -52,6 +60,9 @@ class Networks:
         return self.trunk(self.extractor(lr))
 
     def discriminate(self, img: torch.Tensor):
+        if self.d_passes_keep_bn_statistics and self.d_extractor is None:
+            with bn_statistics_kept(self.extractor):
+                return self.discriminator(self.extractor(img))
         return self.discriminator(self._d_features()(img))
 
     def named_generator_parameters(self) -> list[tuple[str, nn.Parameter]]:
@@ -65,6 +76,25 @@ class Networks:
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         return [*self.discriminator.parameters(), *self._d_features().parameters()]
+
+
+@contextmanager
+def bn_statistics_kept(module: nn.Module) -> Iterator[None]:
+    """Passes through ``module`` in train mode still normalise with batch statistics, but its BatchNorm running
+    statistics (and batch counts) are left as they were: the passes update copies, which are then dropped (autograd
+    keeps the copies it saved, so the backward pass is unaffected)."""
+    names = ("running_mean", "running_var", "num_batches_tracked")
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    saved = [{name: getattr(m, name) for name in names} for m in norms]
+    for m, buffers in zip(norms, saved):
+        for name, buffer in buffers.items():
+            setattr(m, name, buffer.clone())
+    try:
+        yield
+    finally:
+        for m, buffers in zip(norms, saved):
+            for name, buffer in buffers.items():
+                setattr(m, name, buffer)
 
 
 @dataclass

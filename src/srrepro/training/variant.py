@@ -82,6 +82,11 @@ TRAIN_SETTINGS: dict[str, Setting] = {
                    "bf16: autocast of the training steps; auto: bf16 with channels_last where the device computes bf16 "
                    "natively, else fp32 (srrepro.training.precision)"),
     "channels_last": Setting(False, {"type": "boolean"}, "channels_last memory format"),
+    "shared_bn_statistics": Setting("all_passes", {"enum": ["all_passes", "generator_pass"]},
+                                    "BatchNorm running statistics of an extractor G and D share (SRGAN_Fs): "
+                                    "all_passes records E(LR), E(SR) and E(HR), as the authors' Fs loop does (E in "
+                                    "train mode throughout); generator_pass records only E(LR), the input of "
+                                    "inference"),
 }
 PRUNE_SETTINGS: dict[str, Setting] = {
     "prune_batches": Setting(8, _POSITIVE_INT, "batches (of batch_size LR crops) on which Eq. 8 is measured"),
@@ -240,7 +245,8 @@ def build_networks(cfg: dict, key: str = "", noun: str = "config key") -> Networ
             raise ConfigError(f"{noun} '{at}discriminator' must be absent: generator arch "
                               f"'{cfg['generator']['arch']}' already includes its discriminator")
         nets = Networks(model, model.extractor, model.generator_trunk, model.discriminator if gan else None,
-                        None if model.shared else model.discriminator_extractor)
+                        None if model.shared else model.discriminator_extractor,
+                        d_passes_keep_bn_statistics=cfg["train"]["shared_bn_statistics"] == "generator_pass")
     else:
         discriminator = None
         if gan:
