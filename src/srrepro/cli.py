@@ -90,8 +90,6 @@ def _add_table_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
-    from srrepro.stand_in_weights import STAND_IN_ASSETS
-
     parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
     parser.add_argument("--asset", action="append", type=_name_value("NAME=PATH"), metavar="NAME=PATH",
                         help="use a local file for an asset")
@@ -99,7 +97,7 @@ def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
                         "authors' pretrianed_models/ folder, or flat); tried after --asset, before downloading")
     parser.add_argument("--asset-stand-ins", metavar="DIR",
                         help="smoke runs: seeded random stand-ins (written to DIR, not the cache) replace the weights "
-                             f"that can only be downloaded ({', '.join(STAND_IN_ASSETS)})")
+                             "that can only be downloaded (srrepro.stand_in_weights.STAND_IN_ASSETS)")
 
 
 def _set_threads(threads: int) -> None:

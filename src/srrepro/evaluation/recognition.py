@@ -23,13 +23,13 @@ from srrepro.data.assets import fetch_with_options
 from srrepro.errors import AssetUnavailable
 from srrepro.imaging.images import read_image
 from srrepro.imaging.matlab import imresize
+from srrepro.metrics.registry import RECOGNITION_DATASET
 from srrepro.metrics.topk_error import topk_errors
 from srrepro.models.backbones import ResNet50, resnet50
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RESIZE, CROP = 256, 224
-DATASET = "ImageNet CLS-LOC val (first 1000)"  # the dataset name of recognition rows in tables
 METRICS = ("top1_error", "top5_error")
 
 
@@ -138,8 +138,8 @@ def recognition_rows(models: dict[str, str], imagenet: str | None, *, limit: int
             upscaler = None if spec == "hr" else load_upscaler(spec, scale=scale, asset_options=asset_options)
             result = recognition_errors(imagenet, classifier, upscaler, limit=limit, scale=scale)
             values = {metric: result[metric] for metric in METRICS}
-        rows += [{"model": name, "dataset": DATASET, "image": "all", "metric": metric, "value": value, "note": note}
-                 for metric, value in values.items()]
+        rows += [{"model": name, "dataset": RECOGNITION_DATASET, "image": "all", "metric": metric, "value": value,
+                  "note": note} for metric, value in values.items()]
     return rows
 
 

@@ -64,6 +64,9 @@ def register_metric(name: str, *, needs_reference: bool, lower_is_better: bool, 
     return decorate
 
 
+RECOGNITION_DATASET = "ImageNet CLS-LOC val (first 1000)"  # the dataset of the recognition rows (top-k errors)
+
+
 def register_dataset_metric(name: str, *, lower_is_better: bool, description: str) -> None:
     """Register a metric computed over a whole dataset by an evaluation protocol (no per-image factory)."""
     _REGISTRY[name] = MetricSpec(name, None, True, lower_is_better, description)

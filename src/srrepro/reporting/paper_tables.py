@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from srrepro.atomic import write_text
-from srrepro.evaluation.recognition import DATASET as RECOGNITION_DATASET
 from srrepro.metrics import metric_spec
+from srrepro.metrics.registry import RECOGNITION_DATASET
 from srrepro.reporting.documents import Bullets, Document, Heading, NumberedNotes, Paragraph, Table, write_document
 from srrepro.reporting.published_values import load_published
 from srrepro.reporting.summary import DIGITS, read_summary
