@@ -245,6 +245,12 @@ def index_spec():
         for name, v in VARIANTS.items()
         if v.get("perceptual_layer", "vgg19_conv5_4") != "vgg19_conv5_4"
     ]
+    subs += [
+        f"{name}: the discriminator's passes leave the shared extractor's BatchNorm statistics to E(LR) "
+        f"(train.shared_bn_statistics: generator_pass; the authors' Fs loop: all_passes)"
+        for name, v in VARIANTS.items()
+        if v.get("train", {}).get("shared_bn_statistics") == "generator_pass"
+    ]
     tables = [f"{REPORTS}/tables/{t}.html" for t in paper_tables() + ["training_effects", "overview", "model_analysis"]]
     return {
         "data_notes": notes,
