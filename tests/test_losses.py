@@ -107,6 +107,26 @@ def test_perceptual_loss_normalises_and_freezes():
     assert not criterion.features.training
 
 
+def test_frozen_extractor_stored_in_bf16_computes_the_same_loss_and_gradient():
+    torch.manual_seed(0)
+    features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1))
+    sr, hr = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+
+    def loss_and_grad(criterion):
+        x = sr.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = criterion(x, hr)
+        loss.backward()
+        return loss.detach(), x.grad
+
+    loss32, grad32 = loss_and_grad(losses.PerceptualLoss(features))
+    stored = losses.PerceptualLoss(features).store_frozen_as(torch.bfloat16)
+    assert all(p.dtype == torch.bfloat16 for p in stored.features.parameters())
+    loss16, grad16 = loss_and_grad(stored)
+    assert torch.equal(loss32, loss16) and torch.equal(grad32, grad16)
+    assert all(p.dtype == torch.float32 for p in features.parameters())  # the caller's module is untouched
+
+
 def test_generator_totals_eq9_and_eq11():
     values = {"perceptual": 0.7, "gan": 0.3, "map": 0.2, "attention": 0.11, "pixel": 0.05}
     weights = {"perceptual": 1.0, "gan": 5e-3, "map": 5e-3, "attention": 1e-2, "pixel": 1e-2}

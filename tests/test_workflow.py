@@ -85,8 +85,9 @@ def test_lint_finds_nothing_but_the_absent_conda_environments(tmp_path):
     "mutate, expected",
     [
         (lambda c: c.update(sedes=[0]), "unknown config key 'sedes'"),
-        (lambda c: c["variants"]["esrgan"]["train"].update(iterations="many"),  # a YAML anchor shared by four
-         "config key 'variants.esrgan.train.iterations' (also in fasrgan_l2_0p005, fasrgan_l2_0p05, fasrgan_wo_fa): "
+        (lambda c: c["variants"]["esrgan"]["train"].update(iterations="many"),  # a YAML anchor shared by six
+         "config key 'variants.esrgan.train.iterations' (also in fasrgan_l2_0p005, fasrgan_l2_0p05, fasrgan_wo_fa, "
+         "fs_e2g1, fs_wo_fs): "
          "'many' is not of type"),
         (lambda c: c["variants"]["esrgan"]["losses"].__setitem__("gan", -1.0) if "losses" in c["variants"]["esrgan"]
          else c["variants"]["esrgan"].update(losses={"gan": -1.0}), "variants.esrgan.losses.gan"),

@@ -158,6 +158,8 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         features, perceptual_source = distributed.main_first(lambda: perceptual_features(cfg["perceptual_layer"],
                                                                                          asset_options))
         perceptual = perceptual_loss(cfg, features).to(device, memory_format=memory_format)
+        if train["amp"] == "bf16":  # its steps run under bf16 autocast only
+            perceptual.store_frozen_as(torch.bfloat16)
     sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"])
     validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options)
                  if ranks.main and val_dir and train["validate_every"] else None)

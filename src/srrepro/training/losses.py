@@ -6,6 +6,7 @@ Every GAN term works on raw logits with BCE-with-logits and mean reduction, exce
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,13 @@ class PerceptualLoss(nn.Module):
 
     def train(self, mode: bool = True) -> "PerceptualLoss":
         """The extractor stays in eval mode."""
+        return self
+
+    def store_frozen_as(self, dtype: torch.dtype) -> "PerceptualLoss":
+        """Keep the frozen extractor's weights in ``dtype``. Under an autocast to ``dtype`` the convolutions then
+        compute the same values as with float32 weights, without casting every weight at every call. The module
+        passed in as ``features`` is left as it was (a copy is cast)."""
+        self.features = copy.deepcopy(self.features).to(dtype)
         return self
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
