@@ -163,7 +163,7 @@ def test_every_job_ran_on_slurm_with_the_profiles_resources(cluster, run):
     run_id = re.search(r"SLURM run ID: (\S+)", run.log)[1]
     jobs = _sacct(cluster, run_id)
     jobs["rule"] = jobs["Comment"].str.extract(r"^rule_([a-z_]+?)(?:_wildcards_.*)?$", expand=False)
-    assert sorted(jobs["rule"]) == ["evaluate_model", "evaluate_model", "prepare_dataset", "prepare_dataset",
+    assert sorted(jobs["rule"]) == ["evaluate_model", "evaluate_variant", "prepare_dataset", "prepare_dataset",
                                     "train", "train"], jobs
     for job in jobs.itertuples():
         expected = {**profile["default-resources"], **profile["set-resources"].get(job.rule, {})}

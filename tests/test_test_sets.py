@@ -1,4 +1,4 @@
-"""One model on several test sets in one process (the workflow's evaluate_model job): SR images, timings, tidy rows."""
+"""Models on several test sets in one process (the workflow's evaluate jobs): SR images, timings, tidy rows."""
 
 from __future__ import annotations
 
@@ -48,3 +48,33 @@ def test_released_weights_unavailable_read_na_with_the_fetch_command(mirror_dir,
     assert set(rows["note"]) == {"asset 'released-fasrgan-g' unavailable: fetch it with `srrepro assets "
                                  "released-fasrgan-g` or supply assets.local.released-fasrgan-g"}
     assert (tmp_path / "sr").is_dir() and not any((tmp_path / "sr").iterdir())
+
+
+def test_models_of_one_command_share_the_metric_networks_and_keep_their_own_outputs(mirror_dir, tmp_path,
+                                                                                    monkeypatch):
+    from srrepro.evaluation import test_sets
+
+    prepare_dataset("Set5", tmp_path / "Set5", 4, mirror=mirror_dir / "SelfExSR")
+    builds = []
+    real_build = test_sets.build_metrics
+    monkeypatch.setattr(test_sets, "build_metrics", lambda *a, **k: builds.append(a) or real_build(*a, **k))
+    args = ["evaluate-model", "--dataset", f"Set5={tmp_path / 'Set5'}", "--metrics", "psnr,ssim"]
+    for name in ("first", "second"):
+        args += ["--model", "bicubic", "--name", name, "--sr-root", str(tmp_path / "sr" / name),
+                 "--out", str(tmp_path / f"{name}.csv")]
+    assert main(args) == 0
+    assert len(builds) == 1
+    first, second = (pd.read_csv(tmp_path / f"{name}.csv") for name in ("first", "second"))
+    assert set(first["model"]) == {"first"} and set(second["model"]) == {"second"}
+    assert first.drop(columns="model").equals(second.drop(columns="model")) and len(first) == 5 * 2
+    assert first[first["metric"] == "psnr"]["value"].mean() == pytest.approx(28.4290, abs=5e-5)
+    for name in ("first", "second"):
+        assert len(list((tmp_path / "sr" / name / "Set5").glob("*.png"))) == 5
+
+
+def test_the_command_refuses_unpaired_model_options(tmp_path, capsys):
+    code = main(["evaluate-model", "--model", "bicubic", "--name", "a", "--sr-root", str(tmp_path / "a"),
+                 "--out", str(tmp_path / "a.csv"), "--model", "bicubic", "--dataset", f"Set5={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 1 and "once per model" in err and "2 --model, 1 --name" in err and "Traceback" not in err
+    assert not (tmp_path / "a.csv").exists()

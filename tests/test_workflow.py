@@ -332,7 +332,7 @@ def test_editing_a_variant_reruns_it_and_what_depends_on_it(tmp_path):
 
     def jobs_of(*names: str) -> set[tuple[str, str]]:
         return ({("train", f"variant={v}, seed=0") for v in names}
-                | {("evaluate_model", f"model={v}-s0") for v in names if v == "esrgan"})
+                | {("evaluate_variant", f"variant={v}") for v in names if v == "esrgan"})
 
     def train_log(variant: str) -> str:
         return (tmp_path / "logs" / "train" / f"{variant}-s0.log").read_text()

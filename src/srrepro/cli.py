@@ -165,12 +165,20 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_evaluate_model(args) -> None:
-    from srrepro.evaluation.test_sets import evaluate_on_test_sets
+    from srrepro.errors import ConfigError
+    from srrepro.evaluation.test_sets import ModelRun, evaluate_models
 
+    counts = {option: len(values) for option, values in
+              (("--model", args.model), ("--name", args.name), ("--sr-root", args.sr_root), ("--out", args.out))}
+    if len(set(counts.values())) > 1:
+        raise ConfigError("evaluate-model takes --model, --name, --sr-root and --out once per model, in the same "
+                          "order; got " + ", ".join(f"{n} {option}" for option, n in counts.items()))
     _set_threads(args.threads)
-    rows = evaluate_on_test_sets(args.model, args.name, dict(args.dataset), args.sr_root, args.metrics, args.out,
-                                 scale=args.scale, tile=args.tile, asset_options=_asset_options(args), amp=args.amp)
-    print(f"{args.name}: {len(rows)} metric values on {len(args.dataset)} test sets -> {args.out}")
+    runs = [ModelRun(*run) for run in zip(args.model, args.name, args.sr_root, args.out)]
+    results = evaluate_models(runs, dict(args.dataset), args.metrics, scale=args.scale, tile=args.tile,
+                              asset_options=_asset_options(args), amp=args.amp)
+    for run, rows in zip(runs, results):
+        print(f"{run.name}: {len(rows)} metric values on {len(args.dataset)} test sets -> {run.out_csv}")
 
 
 def _training_data(args):
@@ -336,15 +344,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("evaluate-model", help="super-resolve and evaluate one model on several prepared test sets")
-    p.add_argument("--model", required=True, help="'bicubic' or a model spec, as for upscale")
-    p.add_argument("--name", required=True, help="model name written into the CSV")
+    p = sub.add_parser("evaluate-model", help="super-resolve and evaluate models on several prepared test sets (the "
+                                              "metric networks loaded once); repeat --model/--name/--sr-root/--out "
+                                              "per model")
+    p.add_argument("--model", action="append", required=True, help="'bicubic' or a model spec, as for upscale")
+    p.add_argument("--name", action="append", required=True, help="model name written into the CSV")
     p.add_argument("--dataset", action="append", required=True, type=_name_value("NAME=DIR"), metavar="NAME=DIR",
                    help="a prepared test set (repeat)")
-    p.add_argument("--sr-root", required=True, help="SR images go to SR_ROOT/<NAME>/")
+    p.add_argument("--sr-root", action="append", required=True, help="the model's SR images go to SR_ROOT/<NAME>/")
     p.add_argument("--metrics", type=_metric_names, default="psnr,ssim",
                    help="comma-separated: psnr,ssim,rmse,lpips,niqe,ma,pi")
-    p.add_argument("--out", type=_output_file, required=True, help="per-image tidy CSV of all sets")
+    p.add_argument("--out", action="append", type=_output_file, required=True,
+                   help="the model's per-image tidy CSV of all sets")
     p.add_argument("--scale", type=_scale, default=4)
     p.add_argument("--tile", type=_int_in(1), help="tile size for large images (default: whole image)")
     p.add_argument("--amp", choices=("fp32", "bf16"), default="fp32",

@@ -50,7 +50,7 @@ wildcard_constraints:
 
 def trained_models():
     """``<variant>-s<seed>`` of every trained model."""
-    return [f"{v}-s{s}" for v in VARIANTS for s in SEEDS]
+    return [m for v in VARIANTS for m in seed_models(v)]
 
 
 def released_models():
@@ -63,15 +63,30 @@ def evaluated_models():
     return ["bicubic"] + trained_models() + list(released_models())
 
 
+def evaluate_options():
+    """The options of `srrepro evaluate-model` after the models: test sets, metrics, scale, tiles, arithmetic."""
+    evaluation = config["evaluation"]
+    return " ".join([
+        *(f"--dataset {d}={DATA}/{d}" for d in TEST_SETS),
+        f"--metrics {','.join(evaluation['metrics'])} --scale {SCALE}",
+        f"--tile {evaluation['tile']}" if evaluation.get("tile") else "",
+        f"--amp {evaluation.get('amp', 'fp32')}",
+        asset_options(),
+    ])
+
+
+def seed_models(variant):
+    """The trained models of ``variant``: ``<variant>-s<seed>`` for every seed."""
+    return [f"{variant}-s{s}" for s in SEEDS]
+
+
 def model_spec(model):
-    """What `srrepro evaluate-model --model` runs for a model name: 'bicubic', a trained model file, or a released
-    model (the pinned download, or the file(s) of released.unverified_files)."""
+    """What `srrepro evaluate-model --model` runs for an untrained model: 'bicubic', or a released model (the pinned
+    download, or the file(s) of released.unverified_files)."""
     if model == "bicubic":
         return "bicubic"
-    if model in released_models():
-        name = released_models()[model]
-        return RELEASED.get("unverified_files", {}).get(name, f"{SPEC_PREFIX}{name}")
-    return trained_model_file(model)
+    name = released_models()[model]
+    return RELEASED.get("unverified_files", {}).get(name, f"{SPEC_PREFIX}{name}")
 
 
 def paper_tables():
@@ -139,11 +154,6 @@ def init_checkpoint(wildcards):
 def validation_data(wildcards):
     name = config["data"].get("validation")
     return [f"{DATA}/{name}"] if name else []
-
-
-def model_file(wildcards):
-    """The trained model file a model name needs as input (none for bicubic and released models)."""
-    return [trained_model_file(wildcards.model)] if wildcards.model in trained_models() else []
 
 
 def training_spec(variant):

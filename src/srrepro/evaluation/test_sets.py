@@ -1,15 +1,19 @@
-"""One model on every test set in one process: super-resolve each set's LR images, then measure every metric.
+"""Models on every test set in one process: super-resolve each set's LR images, then measure every metric.
 
-The model and each metric's networks are loaded once for all sets, which is what makes a grid of many small
-models cheap to evaluate. The SR images of set ``<name>`` go to ``<sr_root>/<name>/`` with its ``timing.json``;
-the per-image rows of all sets go to one tidy CSV (model, dataset, image, metric, value, note).
+The model and each metric's networks are loaded once for all sets, and the metric networks once for all the models
+of one process (:func:`evaluate_models`), which is what makes a grid of many small models cheap to evaluate. The SR
+images of set ``<name>`` go to ``<sr_root>/<name>/`` with its ``timing.json``; the per-image rows of all sets go to
+one tidy CSV per model (model, dataset, image, metric, value, note).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -21,16 +25,40 @@ from srrepro.imaging.images import list_images, read_image
 from srrepro.inference import load_upscaler, upscale_with
 
 
+@dataclass(frozen=True)
+class ModelRun:
+    """One model to evaluate: its spec ('bicubic' or a model spec), the name written into its rows, the folder of
+    its SR images and its CSV."""
+
+    model: str
+    name: str
+    sr_root: str | os.PathLike
+    out_csv: str | os.PathLike
+
+
+def evaluate_models(runs: list[ModelRun], datasets: dict[str, str | os.PathLike], metrics: list[str], *, scale: int,
+                    tile: int | None = None, asset_options: dict | None = None,
+                    amp: str = "fp32") -> list[pd.DataFrame]:
+    """:func:`evaluate_on_test_sets` for each of ``runs`` in turn, building the metric networks once (when a model
+    first needs them); returns each model's rows."""
+    metric_networks = functools.cache(lambda: build_metrics(metrics, scale=scale, asset_options=asset_options))
+    return [evaluate_on_test_sets(run.model, run.name, datasets, run.sr_root, metrics, run.out_csv, scale=scale,
+                                  tile=tile, asset_options=asset_options, amp=amp, metric_networks=metric_networks)
+            for run in runs]
+
+
 def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.PathLike], sr_root: str | os.PathLike,
                           metrics: list[str], out_csv: str | os.PathLike, *, scale: int, tile: int | None = None,
-                          asset_options: dict | None = None, amp: str = "fp32") -> pd.DataFrame:
+                          asset_options: dict | None = None, amp: str = "fp32",
+                          metric_networks: Callable[[], tuple[dict, dict]] | None = None) -> pd.DataFrame:
     """Upscale and evaluate ``model`` ('bicubic' or a model spec) on every prepared set of ``datasets``
     (set name → prepared folder); write the rows atomically to ``out_csv`` and return them.
 
     When the model's weights are an asset that cannot be obtained here (the authors' released weights offline), every
     value is n/a with the reason and the command that fetches them, and no SR image is written. With ``amp`` 'bf16'
     (opt-in) the generator runs under bf16 autocast, and what that changes is measured and printed: PSNR and LPIPS of
-    each set's first image in bf16 against fp32.
+    each set's first image in bf16 against fp32. ``metric_networks``: returns the metrics as :func:`build_metrics`
+    does, to share them between models (default: built here).
     """
     try:
         upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options, amp=amp)
@@ -42,7 +70,8 @@ def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.Pa
         with atomic_path(out_csv) as tmp:
             rows.to_csv(tmp, index=False)
         return rows
-    built, unavailable = build_metrics(metrics, scale=scale, asset_options=asset_options)
+    built, unavailable = (metric_networks() if metric_networks is not None
+                          else build_metrics(metrics, scale=scale, asset_options=asset_options))
     if amp != "fp32" and model != "bicubic":
         reference = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options)
         for dataset, folder in datasets.items():
