@@ -171,7 +171,7 @@ def cmd_evaluate_model(args) -> None:
     counts = {option: len(values) for option, values in
               (("--model", args.model), ("--name", args.name), ("--sr-root", args.sr_root), ("--out", args.out))}
     if len(set(counts.values())) > 1:
-        raise ConfigError("evaluate-model takes --model, --name, --sr-root and --out once per model, in the same "
+        raise ConfigError("give --model, --name, --sr-root and --out once per model, in the same "
                           "order; got " + ", ".join(f"{n} {option}" for option, n in counts.items()))
     _set_threads(args.threads)
     runs = [ModelRun(*run) for run in zip(args.model, args.name, args.sr_root, args.out)]
