@@ -19,7 +19,8 @@ from srrepro.data.assets import ASSETS, Asset, Source, asset_manifest, fetch_ass
 from srrepro.data.conversions import load_numpy_pickle
 from srrepro.data.downloads import git_blob_sha1_of, sha256_of
 from srrepro.models.backbones import AlexNetFeatures, VGGFeatures, load_state_file
-from srrepro.errors import AssetUnavailable
+from srrepro.cli import main as cli_main
+from srrepro.errors import AssetUnavailable, ConfigError
 
 UNREACHABLE = "http://127.0.0.1:9/never.bin"
 
@@ -45,12 +46,46 @@ def test_unavailable_lists_sources_and_config_key(tmp_path):
     asset = Asset("demo", "demo.bin", (Source((tmp_path / "absent.bin").as_uri(), None), Source(UNREACHABLE, None)),
                   "test", "demo")
     with pytest.raises(AssetUnavailable) as info:
-        fetch_asset(asset, tmp_path / "cache", {"demo": str(tmp_path / "missing.bin")})
+        fetch_asset(asset, tmp_path / "cache")
     err = info.value
     assert err.name == "demo" and err.config_key == "assets.local.demo"
     assert len(err.tried) == 3, err.tried
-    assert err.tried[0].startswith("local file") and "absent.bin" in err.tried[1] and UNREACHABLE in err.tried[2]
+    assert err.tried[0] == "local file: none given (assets.local.demo)"
+    assert "absent.bin" in err.tried[1] and UNREACHABLE in err.tried[2]
     assert "assets.local.demo" in str(err) and err.reason == "asset 'demo' unavailable"
+
+
+def test_a_missing_or_mismatching_local_file_is_refused_not_fetched_again(tmp_path, capsys):
+    """``--asset NAME=PATH`` (and ``assets.local.NAME``) names the file to use: a missing one, or one whose checksum
+    does not match, stops with a line naming it, although the asset could be fetched from its source."""
+    data = b"genuine weights"
+    upstream = _file(tmp_path, "upstream.bin", data)
+    asset = Asset("demo", "demo.bin", (Source(upstream.as_uri(), hashlib.sha256(data).hexdigest()),), "MIT", "demo")
+    cache = tmp_path / "cache"
+    with pytest.raises(ConfigError, match=f"local file given for asset 'demo' .*'assets.local.demo'.* local file "
+                                          f"{tmp_path / 'nonexistent.pth'}: no such file"):
+        fetch_asset(asset, cache, {"demo": str(tmp_path / "nonexistent.pth")})
+    with pytest.raises(ConfigError, match=f"local file {tmp_path / 'other.bin'}: sha256 mismatch"):
+        fetch_asset(asset, cache, {"demo": str(_file(tmp_path, "other.bin", b"other bytes"))})
+    assert sorted(p.name for p in cache.iterdir()) == [], "the asset was fetched from its source instead"
+    assert fetch_asset(asset, cache).read_bytes() == data  # without a local file it is fetched
+
+    # the real command, with a real declared asset whose source is reachable (PyPI) or cached
+    status = cli_main(["assets", "lpips-alex-v0.0", "--asset", f"lpips-alex-v0.0={tmp_path / 'nonexistent.pth'}",
+                       "--asset-cache", str(tmp_path / "cli-cache")])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("srrepro assets: error: the local file given for asset 'lpips-alex-v0.0'")
+    assert f"{tmp_path / 'nonexistent.pth'}: no such file" in err
+    assert not (tmp_path / "cli-cache" / "lpips_alex_v0.0.pth").exists()
+
+
+def test_an_unknown_asset_is_one_line_listing_the_known_ones(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "srrepro.cli", "assets", "nosuchasset", "--asset-cache",
+                             str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == ("srrepro assets: error: unknown asset 'nosuchasset'; known assets: "
+                                     + ", ".join(sorted(ASSETS)))
 
 
 def test_local_path_is_verified_cached_and_recorded(tmp_path):
@@ -69,7 +104,7 @@ def test_local_path_is_verified_cached_and_recorded(tmp_path):
     with pytest.raises(AssetUnavailable):
         fetch_asset(asset, cache)
     # the wrong local file is refused
-    with pytest.raises(AssetUnavailable, match="sha256 mismatch"):
+    with pytest.raises(ConfigError, match="sha256 mismatch"):
         fetch_asset(asset, cache, {"demo": str(_file(tmp_path, "other.bin", b"other"))})
 
 
@@ -90,7 +125,7 @@ def test_local_file_of_a_released_asset_is_checked_by_git_blob(mirror_dir, tmp_p
     assert record["source_sha256"] == sha256_of(path) == record["file_sha256"]
     assert git_blob_sha1_of(path) == "f20e471a0d0843239cd1d55a450f270adcf6aae3"
     other = _file(tmp_path, "FsSRGAN_E.pth", b"something else")
-    with pytest.raises(AssetUnavailable, match="git-blob-sha1 mismatch for FsSRGAN_E.pth from local file .*"
+    with pytest.raises(ConfigError, match="git-blob-sha1 mismatch for FsSRGAN_E.pth from local file .*"
                                                "expected f20e471a0d0843239cd1d55a450f270adcf6aae3, got "
                                                "339f0be6c0f5257a3279fcefc45373e805b7ebc3"):
         fetch_asset("released-fs-srgan-e", tmp_path / "cache2", {"released-fs-srgan-e": str(other)})
@@ -193,3 +228,18 @@ def test_parallel_jobs_fetch_a_pypi_asset_once(tmp_path):
     assert sorted(p.name for p in cache.iterdir()) == [".dist", "lpips_alex_v0.1.pth",
                                                       "lpips_alex_v0.1.pth.provenance.json"]
     assert [p.name for p in (cache / ".dist").iterdir()] == ["lpips==0.1.4-wheel"]
+
+
+def test_the_asset_cache_is_the_flag_else_the_environment_variable(mirror_dir, tmp_path):
+    """One rule for every command: ``--asset-cache`` when given, else ``$SRREPRO_ASSET_CACHE`` (real commands)."""
+    weights = mirror_dir / "FASRGAN-weights"
+    env = {**os.environ, "SRREPRO_ASSET_CACHE": str(tmp_path / "from-env")}
+    command = [sys.executable, "-m", "srrepro.cli", "assets", "released-fs-srgan-e", "--asset-mirror", str(weights)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"released-fs-srgan-e: {tmp_path / 'from-env' / 'FsSRGAN_E.pth'}"
+    result = subprocess.run(command + ["--asset-cache", str(tmp_path / "from-flag")], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"released-fs-srgan-e: {tmp_path / 'from-flag' / 'FsSRGAN_E.pth'}"
+    assert not (tmp_path / ".cache").exists()

@@ -90,7 +90,8 @@ def _add_table_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_asset_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--asset-cache", default=".cache/assets", help="folder of fetched weights (default %(default)s)")
+    parser.add_argument("--asset-cache", help="folder of fetched weights (default: $SRREPRO_ASSET_CACHE, else "
+                        ".cache/assets)")
     parser.add_argument("--asset", action="append", type=_name_value("NAME=PATH"), metavar="NAME=PATH",
                         help="use a local file for an asset")
     parser.add_argument("--asset-mirror", help="folder holding asset files (the released weights laid out like the "

