@@ -126,6 +126,30 @@ def test_a_generator_twice_is_not_an_fs_pair(tmp_path, capsys):
                                     f"'bicubic', a checkpoint file or an Fs pair EXTRACTOR+TRUNK")
 
 
+def test_a_training_checkpoint_as_model_names_the_runs_model_file(data_dir, tmp_path, capsys):
+    """A file from results/train/<variant>/seed<N>/checkpoints/ is refused, naming the run's model.pt."""
+    from srrepro.training import train_variant
+
+    spec = {"procedure": "psnr", "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8},
+            "train": {"iterations": 4, "batch_size": 2, "hr_patch": 16, "checkpoint_every": 2, "log_every": 1,
+                      "validate_every": 0, "milestones": [3], "lr_g": 1e-3}}
+    run_dir = tmp_path / "train" / "psnr" / "seed0"
+    train_variant(spec, data_dir, run_dir, seed=0, threads=1, progress=False, stop_after=2)  # as if killed
+    lr, checkpoint = write_images(tmp_path / "LR"), run_dir / "checkpoints" / "iter_00000002.pt"
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr", "--model", checkpoint)
+    assert status == 1 and not (tmp_path / "sr").exists()
+    assert line == (f"srrepro upscale: error: '{checkpoint}' is a training checkpoint (iteration 2 of the run in "
+                    f"{run_dir}), not a model file; the run has not written its final model {run_dir / 'model.pt'} "
+                    f"yet: finish the training (run the same train command to resume it), then use that file")
+    train_variant(spec, data_dir, run_dir, seed=0, threads=1, progress=False)
+    checkpoint = run_dir / "checkpoints" / "iter_00000004.pt"
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr", "--model", checkpoint)
+    assert status == 1 and line == (f"srrepro upscale: error: '{checkpoint}' is a training checkpoint (iteration 4 "
+                                    f"of the run in {run_dir}), not a model file; use the run's final model "
+                                    f"{run_dir / 'model.pt'}")
+    assert run(capsys, "upscale", lr, tmp_path / "sr", "--model", run_dir / "model.pt")[0] == 0
+
+
 def _official_file(model, path):
     torch.save(ours_to_official(model.state_dict()), path)
 

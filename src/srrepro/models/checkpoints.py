@@ -17,6 +17,8 @@ use this map.
 Own format: a dict {'format': 'srrepro.model', 'version': 1, 'arch', 'options', 'state_dict'} written atomically;
 ``load_model`` rebuilds the architecture from the registry. Every load uses ``weights_only=True`` on the CPU and any
 failure raises :class:`CheckpointError` naming the file (and, for an official file, its missing or unexpected keys).
+A training checkpoint (``<run>/checkpoints/iter_N.pt``) is not a model file: it is refused, naming the run's
+``model.pt``, rather than its generator taken silently.
 A generator's pretrained segmentation prior (SPSAGAN's OutdoorSceneSeg) is not in the state dict: ``load_model``
 re-attaches it from its asset.
 """
@@ -164,6 +166,8 @@ def load_official(path: str | os.PathLike, model: nn.Module | None = None) -> nn
     the keys (in the file's naming).
     """
     obj = _torch_load(path)
+    if isinstance(obj, dict) and "nets" in obj and "iteration" in obj:
+        raise CheckpointError(_training_checkpoint_message(Path(path), obj["iteration"]))
     for wrapper in ("params_ema", "params", "state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
             obj = obj[wrapper]
@@ -189,6 +193,17 @@ def save_model(model: nn.Module, arch: str, options: dict, path: str | os.PathLi
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     with atomic_file(path) as fh:
         torch.save(payload, fh)
+
+
+def _training_checkpoint_message(path: Path, iteration) -> str:
+    """Why a training checkpoint (``<run>/checkpoints/iter_N.pt``, :mod:`srrepro.training.run_state`: networks,
+    optimisers and RNG states) is refused where a model file is expected, naming the run's final model."""
+    run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    final = run / "model.pt"
+    where = (f"use the run's final model {final}" if final.is_file() else
+             f"the run has not written its final model {final} yet: finish the training (run the same train command "
+             f"to resume it), then use that file")
+    return f"'{path}' is a training checkpoint (iteration {iteration} of the run in {run}), not a model file; {where}"
 
 
 def is_own_checkpoint(path: str | os.PathLike) -> bool:
