@@ -326,3 +326,52 @@ def test_report_commands_name_a_missing_or_foreign_metric_file(tmp_path, capsys)
     assert status == 1 and line.startswith(f"srrepro training-effects: error: metric file {foreign} lacks the "
                                            f"column(s) model, dataset, image, metric, value, note")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv"]  # nothing written
+
+
+# Symbolic links and EXIF orientation ---------------------------------------------------------------------------------
+
+def test_broken_symlinks_in_an_input_folder_are_counted_and_explained(tmp_path, capsys):
+    lr = write_images(tmp_path / "LR")
+    (lr / "c.png").symlink_to(tmp_path / "nowhere.png")  # dangling
+    (lr / "d.png").symlink_to(lr / "e.png")  # a loop: d -> e -> d
+    (lr / "e.png").symlink_to(lr / "d.png")
+    (lr / "f.png").symlink_to(lr / "img_0.png")  # a working link is an ordinary input
+    status = main(["upscale", str(lr), str(tmp_path / "sr")])
+    err = capsys.readouterr().err
+    assert status == 0 and "Traceback" not in err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: image folder {lr}; skipped 3 broken symbolic link(s): c.png (its target "
+                        f"{tmp_path / 'nowhere.png'} does not exist), d.png (a symbolic link loop), e.png (a symbolic "
+                        f"link loop)"]
+    assert sorted(p.name for p in (tmp_path / "sr").iterdir()) == ["f.png", "img_0.png", "img_1.png", "timing.json"]
+    for name in ("img_0.png", "img_1.png", "f.png"):
+        (lr / name).unlink()
+    status, line = run(capsys, "upscale", lr, tmp_path / "sr2")
+    assert status == 1 and line == (f"srrepro upscale: error: image folder {lr} holds no image files (.png, .jpg, "
+                                    f".jpeg, .bmp, .tif, .tiff); skipped 3 broken symbolic link(s): c.png (its target "
+                                    f"{tmp_path / 'nowhere.png'} does not exist), d.png (a symbolic link loop), e.png "
+                                    f"(a symbolic link loop)")
+
+
+@pytest.mark.parametrize("suffix, orientation, turns", [(".jpg", 6, -1), (".png", 8, 1)])
+def test_exif_orientation_is_applied_as_viewers_do(tmp_path, capsys, suffix, orientation, turns):
+    """A camera stores a portrait photo as landscape pixels plus an EXIF tag (6: turn clockwise to view, 8:
+    anticlockwise); it is read upright, so the SR image is upright and pairs with an upright HR copy."""
+    from srrepro.imaging.matlab import imresize
+
+    lr_dir = tmp_path / "LR"
+    lr_dir.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 256, (12, 20, 3), dtype=np.uint8)  # stored 20 wide, 12 high
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(lr_dir / f"photo{suffix}", exif=exif, **({"quality": 95} if suffix == ".jpg" else {}))
+    with Image.open(lr_dir / f"photo{suffix}") as img:
+        assert img.getexif()[0x0112] == orientation
+        stored = np.asarray(img.convert("RGB"))  # the pixels as stored, before the tag is applied
+    upright = np.rot90(stored, turns)
+    assert upright.shape == (20, 12, 3)
+    assert run(capsys, "upscale", lr_dir, tmp_path / "sr")[0] == 0
+    with Image.open(tmp_path / "sr" / "photo.png") as img:
+        assert 0x0112 not in img.getexif()
+        sr = np.asarray(img)
+    assert sr.shape == (80, 48, 3) and np.array_equal(sr, imresize(np.ascontiguousarray(upright), 4))

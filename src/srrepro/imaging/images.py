@@ -10,6 +10,9 @@ refused with a message naming the file: the papers' data, bicubic degradation an
 would silently keep only the high byte of a 16-bit colour file (while it cannot convert a 16-bit gray one at all).
 Convert such files first, e.g. ``magick in.png -depth 8 out.png`` (ImageMagick rounds v·255/65535).
 
+An EXIF orientation tag (photographs from cameras and phones) is applied when a file is read: the image is turned
+upright as viewers show it, and what is written (PNG, no tag) looks the same in a viewer as the input.
+
 A folder of images is keyed by file stem (``img.png`` → ``img``): a folder holding two files with the same stem
 (``img.png`` and ``img.jpg``) is refused, naming both, rather than one of them being picked silently.
 """
@@ -17,14 +20,16 @@ A folder of images is keyed by file stem (``img.png`` → ``img``): a folder hol
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from srrepro.atomic import atomic_path
 from srrepro.errors import ImageReadError, SrreproError
@@ -64,7 +69,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                                      f"srrepro works on 8-bit images, convert it first (e.g. magick {path.name} "
                                      f"-depth 8 {path.stem}_8bit.png)")
             img.load()  # decode every pixel now, so that truncated files fail here
-            rgb = img.convert("RGB")
+            rgb = ImageOps.exif_transpose(img).convert("RGB")  # upright, as image viewers show it
     except ImageReadError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
@@ -85,14 +90,20 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files (png, jpg, jpeg, bmp, tif) directly inside ``folder``, sorted by name, one per stem.
 
     Raises :class:`ImageReadError` naming the folder when it is missing or holds no image, and naming both files
-    when two share a stem (``img.png`` and ``img.jpg``).
+    when two share a stem (``img.png`` and ``img.jpg``). Broken symbolic links with an image suffix (a missing target,
+    a loop) are skipped with a warning on stderr that counts them and says why.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageReadError(f"image folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    named = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [p for p in named if p.is_file()]
+    broken = [f"{p.name} ({_broken_link(p)})" for p in named if p.is_symlink() and not p.exists()]
+    skipped = f"; skipped {len(broken)} broken symbolic link(s): {', '.join(broken)}" if broken else ""
     if not files:
-        raise ImageReadError(f"image folder {folder} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+        raise ImageReadError(f"image folder {folder} holds no image files ({', '.join(IMAGE_SUFFIXES)}){skipped}")
+    if broken:
+        print(f"warning: image folder {folder}{skipped}", file=sys.stderr, flush=True)
     by_stem: dict[str, Path] = {}
     for path in files:
         if path.stem in by_stem:
@@ -100,6 +111,16 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
                                  f"image '{path.stem}'; keep only one of them")
         by_stem[path.stem] = path
     return files
+
+
+def _broken_link(path: Path) -> str:
+    """Why the symbolic link ``path`` leads to no file: a loop, or a missing target."""
+    try:
+        path.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop"
+    return f"its target {os.readlink(path)} does not exist"
 
 
 def check_output_folder(input_dir: str | os.PathLike, out_dir: str | os.PathLike) -> None:
