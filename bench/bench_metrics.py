@@ -45,8 +45,12 @@ def _build(name: str, cache_dir: str):
 
 def load_pairs(mirror: Path, limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
     folder = mirror / "SelfExSR" / "BSD100" / "image_SRF_4"
+    found = sorted(folder.glob("img_*_SRF_4_HR.png"))[:limit]
+    if not found:
+        raise SystemExit(f"bench_metrics: no BSD100 image to time: {folder} holds no img_*_SRF_4_HR.png; --mirror must "
+                         f"be the folder that holds SelfExSR/ (got {mirror})" + ("" if limit > 0 else ", and --limit ≥ 1"))
     pairs = []
-    for hr_path in sorted(folder.glob("img_*_SRF_4_HR.png"))[:limit]:
+    for hr_path in found:
         lr = read_image(hr_path.with_name(hr_path.name.replace("_HR", "_LR")))
         pairs.append((imresize(lr, 4.0), read_image(hr_path)))
     return pairs

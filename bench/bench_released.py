@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
         name, value = item.split("=", 1)
         megapixels[name] = float(value)
     sample = [read_image(p) for files in present.values() for p in files[: args.images]]
+    if not sample:
+        raise SystemExit(f"bench_released: no LR image to time: none of {', '.join(args.sets)} has "
+                         f"<set>/image_SRF_{args.scale}/*_SRF_{args.scale}_LR.png in {args.mirror}; --mirror must be "
+                         f"the SelfExSR folder itself" + ("" if args.images > 0 else ", and --images ≥ 1"))
     sample_mp = sum(image.shape[0] * image.shape[1] for image in sample) / 1e6
     print(f"{len(sample)} LR images timed ({sample_mp:.3f} MP) from {', '.join(present)}; {args.threads} threads; "
           f"absent from {args.mirror}: {', '.join(n for n in args.sets if n not in present) or 'none'}")

@@ -35,7 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     jobs = read_benchmarks(args.benchmarks)
     if jobs.empty:
-        raise SystemExit(f"no benchmark files in {args.benchmarks}")
+        raise SystemExit(f"profile_run: no benchmark file (*.tsv) in {args.benchmarks}; --benchmarks must be the "
+                         f"folder of a run's benchmark files (logs/benchmarks)")
     per_rule = jobs.groupby("rule").agg(jobs=("job", "count"), seconds=("seconds", "sum"),
                                         cpu_seconds=("cpu_seconds", "sum"), mean_seconds=("seconds", "mean"))
     per_rule = per_rule.sort_values("seconds", ascending=False)

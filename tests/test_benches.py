@@ -13,12 +13,39 @@ from srrepro.models.released import RELEASED_MODELS
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _bench(script: str, *args: str) -> str:
+def _start(script: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, str(REPO / "bench" / script), *args], capture_output=True, text=True,
-                            timeout=600, env=env, cwd=REPO)
+    return subprocess.run([sys.executable, str(REPO / "bench" / script), *args], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=REPO)
+
+
+def _bench(script: str, *args: str) -> str:
+    result = _start(script, *args)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return result.stdout
+
+
+def test_every_bench_refuses_an_empty_input_naming_the_path(mirror_dir, tmp_path):
+    """A mirror one level off (too deep for bench_metrics, too high for bench_released) or an empty benchmark folder
+    times nothing: one line naming the path read, exit status 1, no table of zeros."""
+    too_deep = mirror_dir / "SelfExSR"
+    refusals = {
+        "bench_metrics.py": (["--mirror", str(too_deep)],
+                             f"bench_metrics: no BSD100 image to time: {too_deep / 'SelfExSR' / 'BSD100' / 'image_SRF_4'} "
+                             f"holds no img_*_SRF_4_HR.png; --mirror must be the folder that holds SelfExSR/ (got "
+                             f"{too_deep})"),
+        "bench_released.py": (["--mirror", str(mirror_dir), "--sets", "Set5", "Set14"],
+                              f"bench_released: no LR image to time: none of Set5, Set14 has "
+                              f"<set>/image_SRF_4/*_SRF_4_LR.png in {mirror_dir}; --mirror must be the SelfExSR folder "
+                              f"itself"),
+        "profile_run.py": (["--benchmarks", str(tmp_path)],
+                           f"profile_run: no benchmark file (*.tsv) in {tmp_path}; --benchmarks must be the folder of "
+                           f"a run's benchmark files (logs/benchmarks)"),
+    }
+    for script, (args, message) in refusals.items():
+        result = _start(script, *args)
+        assert result.returncode == 1 and result.stderr.strip() == message, (script, result.stderr[-2000:])
+        assert result.stdout == "", (script, result.stdout)
 
 
 def test_bench_models_times_every_network_and_the_spsa_attention():
