@@ -75,7 +75,8 @@ def test_table1_cells_differences_substitutes_and_claims():
 
     # Each claim judged once on demo_test (standing for four paper datasets), once per unavailable dataset
     claims = judge_claims(spec, long).set_index("claim")
-    assert len(claims) == 4
+    assert claims.index.str.match(r"FASRGAN has lower (LPIPS|PI) than ESRGAN on ").sum() == 4
+    assert len(claims) == len(set(claims.index)) == 54  # every sentence's pairs (tests/test_claims.py), judged once
     lpips = claims.loc["FASRGAN has lower LPIPS than ESRGAN on demo_test"]
     assert lpips["paper"] == "Set5: holds; BSD100: holds; DIV2K val: holds; PIRM val: holds"  # 0.0325 < 0.0350 ...
     assert lpips["ours"] == HOLDS and lpips["dataset"] == "Set5; BSD100; DIV2K val; PIRM val"
@@ -100,11 +101,30 @@ def test_same_dataset_shows_the_difference():
     assert f"{paper:.2f} (Δ {29.0 - paper:.2f})" in text
 
 
+def test_spsagan_table1_esrgan_is_trained_in_spsagans_setting_beside_the_release():
+    spec = TABLES["spsagan_table1"]
+    summary = _summary([(model, "OST300", "pi", value, np.nan, 1, "") for model, value in (
+        ("esrgan", 3.0), ("spsa_esrgan", 2.8), ("released_esrgan", 2.9), ("spsagan", 2.7),
+        ("srresnet_psnr", 5.0), ("released_srresnet", 5.5))])
+    long = compare(spec, summary, {"BSD100": None, "OST": "OST300"})
+    cell = lambda method: long[(long["method"] == method) & (long["dataset"] == "OST")  # noqa: E731
+                               & (long["metric"] == "PI")].iloc[0]
+    esrgan = cell("ESRGAN")
+    assert (esrgan["variant"], esrgan["ours_mean"]) == ("spsa_esrgan", 2.8)  # not DIV2K-only esrgan's 3.0
+    assert (esrgan["released"], esrgan["released_value"]) == ("released_esrgan", 2.9)
+    srresnet = cell("SRResNet")
+    assert srresnet["ours_mean"] == 5.0 and srresnet["released"] == "" and math.isnan(srresnet["released_value"])
+    claims = judge_claims(spec, long).set_index("claim")
+    assert claims.loc["SPSAGAN has lower PI than ESRGAN on OST300"][["ours", "released"]].tolist() == [HOLDS, "–"]
+    text = to_markdown(document(spec, long, claims.reset_index(), "scale"))
+    assert "spsa_esrgan" in text and "official release" in text and "Ledig" in text
+
+
 def test_released_weights_column_and_verdicts():
     rows = {r.method + (f"|{r.setting}" if r.setting else ""): r.released for t in TABLES.values() for r in t.rows}
     assert rows["FASRGAN"] == "released_fasrgan" and rows["ESRGAN"] == "released_esrgan"
     assert rows["Fs-SRGAN"] == "released_fs_srgan" and rows["FA+Fs-SRGAN"] == "released_fa_fs_srgan"
-    assert rows["SRResNet"] == "released_srresnet" and rows["FASRGAN|with FA"] == "released_fasrgan"
+    assert rows["SRResNet"] == "" and rows["FASRGAN|with FA"] == "released_fasrgan"  # Ledig's, not BasicSR's
     assert rows["FASRGAN|w/o FA"] is None and rows["FASRGAN|FT"] is None and rows["SRGAN"] is None
     assert rows["FASRGAN|lambda2=0.01"] is None
     assert set(RELEASED_ROWS.values()) <= set(RELEASED_MODELS)

@@ -231,6 +231,8 @@ def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_no
                               tuple(f"`{ours}` stands for {', '.join(papers)}" for ours, papers in subs.items())))
     if reasons:
         blocks.append(Bullets("n/a:", reasons))
+    if spec.notes:
+        blocks.append(Bullets("How our rows are set up:", spec.notes))
     if not claims.empty:
         shown = claims.rename(columns={"paper": "paper's numbers", "released": "released weights"})
         columns = ["claim", "paper's numbers", "ours"] + (["released weights"] if (long["released"] != "").any() else [])

@@ -16,6 +16,7 @@ import pandas as pd
 
 KEY_COLUMNS = ("paper", "table", "dataset", "metric", "method", "setting")
 _RESOURCE = ("reporting", "published", "published_values.csv")
+_SENTENCES = ("reporting", "published", "claims.csv")
 
 
 def _parse_value(text: str) -> float:
@@ -45,6 +46,16 @@ def load_published() -> pd.DataFrame:
     number exactly as printed, trailing zeros included.
     """
     return _load().copy()
+
+
+def claim_sentences() -> pd.DataFrame:
+    """The papers' comparative sentences about their tables (``published/claims.csv``): paper, table, sentence_id,
+    source, sentence (quoted), judged ('yes...' or 'no: why') and exceptions (the claims, by text, that the paper's
+    own numbers contradict, '; '-separated). Each claim of :mod:`srrepro.reporting.table_specs` names its
+    sentences by id."""
+    source = resources.files("srrepro").joinpath(*_SENTENCES)
+    with source.open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, dtype=str, keep_default_na=False, na_filter=False)
 
 
 def _suggest(field: str, wanted: str | None, pool: pd.DataFrame) -> str:
