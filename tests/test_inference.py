@@ -39,3 +39,25 @@ def test_rejects_bad_input_and_counts_parameters():
     conv = torch.nn.Conv2d(2, 3, 1)
     conv.bias.requires_grad_(False)
     assert count_parameters(conv) == 9
+
+
+def test_global_attention_generators_are_never_tiled(tmp_path, capfd):
+    """SPSAGAN's attention sees the whole image: evaluation.tile would change its output, so it is ignored."""
+    from srrepro.inference import load_upscaler, whole_image_only
+    from srrepro.models.checkpoints import save_model
+
+    torch.manual_seed(0)
+    options = {"nf": 8, "nb": 1, "gc": 4, "attention": "self"}
+    model = build_model("spsagan", **options)
+    with torch.no_grad():  # PyTorch's default init (ours scales by 0.1: a near-black output) and γ = 1 (0 at init)
+        for conv in (m for m in model.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.reset_parameters()
+        model.conv_last.bias.fill_(0.5)
+        model.spsa.gamma.fill_(1.0)
+    save_model(model, "spsagan", options, tmp_path / "model.pt")
+    lr = np.random.default_rng(1).integers(0, 256, (40, 36, 3), dtype=np.uint8)
+    whole, tiled = upscale(model, lr), upscale(model, lr, tile=16, overlap=4)
+    assert not np.array_equal(whole, tiled)  # tiles compute another function
+    assert np.array_equal(load_upscaler(str(tmp_path / "model.pt"), scale=4, tile=16)(lr), whole)
+    assert "run on whole images, not in 16-px tiles" in capfd.readouterr().err
+    assert whole_image_only(model) and not whole_image_only(build_model("rrdbnet", nf=8, nb=1, gc=4))

@@ -3,7 +3,8 @@
 ``'bicubic'`` is MATLAB-compatible bicubic interpolation; ``'released:<name>'`` one of the authors' released models
 (:mod:`srrepro.models.released`, fetched as verified assets); anything else is a model spec (:func:`model_files`): a
 checkpoint file, either ours or an official ESRGAN-style state dict (see :mod:`srrepro.models.checkpoints`), or an
-official Fs-SRGAN pair ``EXTRACTOR+TRUNK``. Generators run whole or in overlapping tiles on 8-bit RGB images.
+official Fs-SRGAN pair ``EXTRACTOR+TRUNK``. Generators run whole or in overlapping tiles on 8-bit RGB images;
+those with global context (:func:`whole_image_only`) always whole.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_optio
         return lambda lr: imresize(lr, scale)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     generator = load_generator(spec, asset_options).eval().to(device)
+    if tile is not None and whole_image_only(generator):
+        print(f"{spec}: global context (attention, GroupNorm or global pooling): run on whole images, not in "
+              f"{tile}-px tiles", file=sys.stderr, flush=True)
+        tile = None
 
     def run(lr: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -127,6 +132,14 @@ def load_upscaler(spec: str, *, scale: int, tile: int | None = None, asset_optio
         return sr
 
     return run
+
+
+def whole_image_only(model: nn.Module) -> bool:
+    """True when the output at a pixel depends on the whole image (SPSAGAN's global attention; GroupNorm and global
+    pooling, as in Wu's blocks): tiles would compute another function, so such a generator is never tiled."""
+    from srrepro.models.spsagan import SelfAttentionLayer, SPSALayer
+
+    return any(isinstance(m, (SelfAttentionLayer, SPSALayer, nn.GroupNorm, nn.AdaptiveAvgPool2d)) for m in model.modules())
 
 
 def _to_uint8(sr: torch.Tensor) -> np.ndarray:
