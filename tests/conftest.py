@@ -122,3 +122,27 @@ def sftgan_seg_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sftgan") / "segmentation_OST_bic.pth"
     torch.save(state, path)
     return path
+
+
+@pytest.fixture
+def tmpfs():
+    """``mount(path, size="1m", read_only=False)``: mount a real tmpfs file system on ``path`` (created), read-only or
+    small enough to fill, so that writes fail as on a real read-only or full disk (for root too); unmounted at the
+    end. Skipped, with the reason, where mounting is not permitted (it needs root or CAP_SYS_ADMIN)."""
+    import subprocess
+
+    mounted = []
+
+    def mount(path: Path, size: str = "1m", read_only: bool = False) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        options = f"size={size}" + (",ro" if read_only else "")
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs on {path} here (needs root or CAP_SYS_ADMIN): {result.stderr.strip()}")
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "--lazy", str(path)], check=True)

@@ -3,7 +3,10 @@ arguments, from argparse), no traceback, and nothing written. Each test runs the
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +17,7 @@ import torch
 from PIL import Image
 
 from srrepro.cli import main
+from srrepro.imaging.matlab import imresize as upscale_bicubic
 from srrepro.inference import upscale
 from srrepro.models import build_model
 from srrepro.models.checkpoints import ours_to_official, save_model
@@ -375,3 +379,49 @@ def test_exif_orientation_is_applied_as_viewers_do(tmp_path, capsys, suffix, ori
         assert 0x0112 not in img.getexif()
         sr = np.asarray(img)
     assert sr.shape == (80, 48, 3) and np.array_equal(sr, imresize(np.ascontiguousarray(upright), 4))
+
+
+# Read-only outputs and a full disk -----------------------------------------------------------------------------------
+
+def test_a_read_only_output_location_is_refused_before_the_work(tmp_path, capsys, tmpfs, data_dir):
+    """A real read-only file system (a tmpfs mounted ro: root cannot write there either) as the output of upscale,
+    evaluate and train: one line naming it, before any image is processed or any training starts."""
+    read_only = tmpfs(tmp_path / "ro", read_only=True)
+    lr, hr = write_images(tmp_path / "LR", size=(8, 8)), write_images(tmp_path / "HR", size=(32, 32))
+    spec = json.dumps({"procedure": "psnr", "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8},
+                       "train": {"iterations": 2, "batch_size": 2, "hr_patch": 16, "validate_every": 0}})
+    train = ["train", "--variant-json", spec, "--data", data_dir, "--threads", "1"]
+    why = "Read-only file system; choose a writable location or make it writable"
+    cases = [
+        (["upscale", lr, read_only], f"cannot write to {read_only}: {why}"),
+        (["upscale", lr, read_only / "sr"], f"cannot write to {read_only} (where {read_only / 'sr'} goes): {why}"),
+        (["evaluate", hr, hr, "--out", read_only / "metrics.csv"],
+         f"cannot write to {read_only} (where {read_only / 'metrics.csv'} goes): {why}"),
+        ([*train, "--run-dir", read_only / "run", "--out", tmp_path / "model.pt"],
+         f"cannot write to {read_only} (where {read_only / 'run'} goes): {why}"),
+        ([*train, "--run-dir", tmp_path / "run", "--out", read_only / "model.pt"],
+         f"cannot write to {read_only} (where {read_only / 'model.pt'} goes): {why}"),
+    ]
+    for argv, message in cases:
+        status = main([str(a) for a in argv])
+        err = capsys.readouterr().err
+        assert status == 1 and err == f"srrepro {argv[0]}: error: {message}\n", err  # no progress line: no work
+    assert not (tmp_path / "run").exists() and not (tmp_path / "model.pt").exists()
+    assert list(read_only.iterdir()) == []
+
+
+def test_a_full_disk_during_upscale_names_the_file_and_the_space(tmp_path, tmpfs):
+    """A real full file system (a 256 kB tmpfs) under the output folder of a real ``srrepro upscale``: the second SR
+    image does not fit. One line names it, the space it needs and the space free; the output folder is unchanged."""
+    disk = tmpfs(tmp_path / "disk", size="256k")
+    lr = write_images(tmp_path / "LR", count=2, size=(64, 64))  # noise: each x4 PNG takes about 197 kB
+    encoded = io.BytesIO()
+    Image.fromarray(upscale_bicubic(np.asarray(Image.open(lr / "img_1.png")), 4)).save(encoded, format="PNG")
+    result = run_process("upscale", lr, disk / "sr")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    free = re.fullmatch(rf"srrepro upscale: error: no space left on the device writing {disk / 'sr' / 'img_1.png'}: "
+                        rf"{len(encoded.getvalue()) / 1e3:.1f} kB needed, (\S+) kB free there; {disk / 'sr'} is "
+                        rf"unchanged; free some space there and run the same command again", line)
+    assert free and float(free[1]) < len(encoded.getvalue()) / 1e3, line
+    assert list(disk.iterdir()) == []  # neither the output folder nor the staging folder is left

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -44,11 +46,14 @@ def _run(spec, data_dir, out_dir, seed=0, **kwargs):
 
 def _start(spec: dict, data_dir: Path, run_dir: Path, out: Path | None = None) -> subprocess.Popen:
     """``srrepro train`` in a new process (one torch thread), its stderr in ``run_dir``'s sibling ``<name>.err``."""
-    args = [sys.executable, "-m", "srrepro.cli", "train", "--variant-json", json.dumps(spec), "--data", str(data_dir),
+    err = open(run_dir.parent / f"{run_dir.name}.err", "ab")
+    return subprocess.Popen(_train_command(spec, data_dir, run_dir, out), stdout=subprocess.DEVNULL, stderr=err)
+
+
+def _train_command(spec: dict, data_dir: Path, run_dir: Path, out: Path | None = None) -> list[str]:
+    return [sys.executable, "-m", "srrepro.cli", "train", "--variant-json", json.dumps(spec), "--data", str(data_dir),
             "--run-dir", str(run_dir), "--out", str(out or run_dir.parent / f"{run_dir.name}.published.pt"),
             "--threads", "1"]
-    err = open(run_dir.parent / f"{run_dir.name}.err", "ab")
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
 
 
 def _stderr(run_dir: Path) -> str:
@@ -267,3 +272,61 @@ def test_written_files_follow_the_umask(umask, mode, data_dir, tmp_path):
     files += [run_dir / n for n in ("manifest.json", "model.pt", "train_log.jsonl", "run.lock")]
     files += run_state.list_checkpoints(run_dir)
     assert {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {str(p): oct(mode) for p in files}
+
+
+def test_ctrl_c_says_where_it_stopped_and_the_same_command_resumes_to_the_same_bytes(data_dir, tmp_path):
+    """A real SIGINT (what Ctrl-C sends) to a real ``srrepro train``: one line with the iteration and how to resume,
+    exit status 130, no KeyboardInterrupt traceback; the same command then ends byte-identical to an uninterrupted
+    run."""
+    reference = tmp_path / "reference"
+    _run(TINY_GAN, data_dir, reference)
+    run_dir = tmp_path / "cut"
+    process = _start(TINY_GAN, data_dir, run_dir)
+    _wait_for(lambda: any(i >= 15 for i in _logged(run_dir)), process, "iteration 15")
+    os.kill(process.pid, signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    err = _stderr(run_dir)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    stopped = re.fullmatch(r"srrepro train: interrupted at iteration (\d+); run the same command to resume \(from the "
+                           r"checkpoint of iteration (\d+)\)", err.strip().splitlines()[-1])
+    assert stopped, err[-2000:]
+    at, checkpoint = int(stopped[1]), int(stopped[2])
+    assert 10 <= checkpoint <= at < 40 and at >= 15 and checkpoint % 10 == 0, stopped[0]
+    assert run_state.latest_checkpoint(run_dir) == run_state.checkpoint_path(run_dir, checkpoint)
+    assert not list((run_dir / "checkpoints").glob(".*"))  # no temporary left, even if it hit a checkpoint write
+    _finish(_start(TINY_GAN, data_dir, run_dir), run_dir)
+    assert f"resuming from checkpoint {run_state.checkpoint_path(run_dir, checkpoint)} at iteration {checkpoint}" \
+        in _stderr(run_dir)
+    assert _sha256(reference / "model.pt") == _sha256(run_dir / "model.pt")
+
+
+def test_a_full_disk_during_training_is_one_line_and_the_same_command_resumes(data_dir, tmp_path, tmpfs):
+    """A real full file system (a tmpfs with a filler file) under a real ``srrepro train``: the second checkpoint
+    does not fit. One line names it, the space it needs and the space free, and where training resumes; once space is
+    freed the same command resumes from the first checkpoint and ends byte-identical to an uninterrupted run."""
+    spec = _spec({**TINY_PSNR, "generator": {**TINY_PSNR["generator"], "nf": 32, "gc": 16}},  # ~2.7 MB checkpoints
+                 keep_checkpoints=1, log_every=2)
+    reference = tmp_path / "reference"
+    _run(spec, data_dir, reference, stop_after=2)
+    size = run_state.latest_checkpoint(reference).stat().st_size
+    _run(spec, data_dir, reference)
+    disk = tmpfs(tmp_path / "disk", size="16m")
+    filler = disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(disk).free - int(1.5 * size) - 64 * 1024))
+    run_dir = disk / "run"
+    command = _train_command(spec, data_dir, run_dir, tmp_path / "model.pt")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    full = re.fullmatch(rf"srrepro train: error: no space left on the device writing "
+                        rf"{run_state.checkpoint_path(run_dir, 4)}: {size / 1e6:.1f} MB needed, (\S+) (MB|kB) free "
+                        rf"there; free some space there and run the same command again: training resumes from the "
+                        rf"checkpoint of iteration 2", line)
+    assert full, line
+    assert run_state.list_checkpoints(run_dir) == [run_state.checkpoint_path(run_dir, 2)]
+    assert not list((run_dir / "checkpoints").glob(".*"))  # the partial file was removed
+    filler.unlink()
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resuming from checkpoint {run_state.checkpoint_path(run_dir, 2)} at iteration 2" in result.stderr
+    assert _sha256(reference / "model.pt") == _sha256(run_dir / "model.pt") == _sha256(tmp_path / "model.pt")

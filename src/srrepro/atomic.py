@@ -1,7 +1,8 @@
 """Atomic file output: write to a temporary file beside the target, then rename over it; and an exclusive lock
 for the processes that fill one shared cache.
 
-A reader never sees a half-written file, and an interrupted run leaves either the old file or none (plus, after a
+A reader never sees a half-written file, and an interrupted run (or a full disk, reported as
+:class:`~srrepro.errors.DiskFull`) leaves either the old file or none (plus, after a
 ``kill -9`` during the write, a temporary ``.<name>.<random>.tmp<suffix>`` that :func:`remove_temporaries` deletes).
 Files are created with mode 0666 less the umask, like any other file the user writes.
 """
@@ -9,12 +10,15 @@ Files are created with mode 0666 less the umask, like any other file the user wr
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
 import shutil
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+from srrepro.errors import DiskFull, SrreproError, format_size
 
 
 def _temporary_name(target: Path) -> Path:
@@ -32,11 +36,25 @@ def _create_temporary(target: Path) -> Path:
             continue
 
 
+def disk_full(err: BaseException) -> bool:
+    """Whether ``err``, or an error it was raised from or during (torch wraps the OSError of a full disk in a
+    RuntimeError), is a full file system (ENOSPC) or an exhausted quota (EDQUOT)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, size: int | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it to ``target``.
 
-    The temporary name keeps the target's suffix so that libraries choosing a format by extension work.
+    The temporary name keeps the target's suffix so that libraries choosing a format by extension work. A full disk
+    raises :class:`~srrepro.errors.DiskFull` naming ``target``, the space it needs (``size`` when the caller knows
+    it, else more than what was written) and the space free; the temporary is removed and ``target`` is unchanged.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -44,20 +62,43 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, target)
+    except Exception as err:
+        if not disk_full(err):
+            raise
+        written = tmp_path.stat().st_size if tmp_path.exists() else 0
+        tmp_path.unlink(missing_ok=True)
+        needed = format_size(size) if size else f"more than the {format_size(written)} written"
+        raise DiskFull(target, needed, shutil.disk_usage(target.parent).free) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
 @contextlib.contextmanager
-def atomic_file(target: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Yield a binary file object that becomes ``target`` on success.
+def atomic_file(target: str | os.PathLike, size: int | None = None) -> Iterator[BinaryIO]:
+    """Yield a binary file object that becomes ``target`` on success (``size``: as for :func:`atomic_path`).
 
     Hand this object, not a path, to ``torch.save``: given a path, torch names the archive's records after the
     (random) temporary file, and two saves of the same tensors would differ byte for byte.
     """
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+    with atomic_path(target, size) as tmp, open(tmp, "wb") as fh:
         yield fh
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output ``path`` that cannot be written: a new file must be creatable in the
+    nearest existing folder among ``path`` and its parents (a real probe, so that a read-only mount or an immutable
+    folder fails it for root too). Raises :class:`~srrepro.errors.SrreproError` naming the folder and ``path``."""
+    path = Path(path)
+    folder = path.absolute()
+    while not folder.is_dir():
+        folder = folder.parent
+    try:
+        os.unlink(_create_temporary(folder / ".srrepro-write-test"))
+    except OSError as err:
+        target = "" if folder == path.absolute() else f" (where {path} goes)"
+        raise SrreproError(f"cannot write to {folder}{target}: {err.strerror}; choose a writable location or make it "
+                           f"writable") from None
 
 
 def remove_temporaries(folder: str | os.PathLike, name: str = "*") -> list[Path]:
@@ -76,7 +117,7 @@ def write_text(target: str | os.PathLike, text: str) -> None:
 
 def write_bytes(target: str | os.PathLike, data: bytes) -> None:
     """Atomically write ``data`` to ``target``."""
-    with atomic_path(target) as tmp:
+    with atomic_path(target, len(data)) as tmp:
         tmp.write_bytes(data)
 
 

@@ -2,8 +2,9 @@
 
 The workflow's rules call the library through it; users can too. An error the library raises on purpose
 (:class:`~srrepro.errors.SrreproError`) is printed as one line naming the file, key or asset, without a traceback
-(exit status 1). Malformed arguments (a scale outside 2..8, ``--tile 0``, an unknown metric, an output file that
-is a folder) are refused by argparse with one line naming the argument (exit status 2).
+(exit status 1), and so is a full disk; Ctrl-C prints how to continue (exit status 130). Output locations are
+checked writable before the work starts. Malformed arguments (a scale outside 2..8, ``--tile 0``, an unknown metric,
+an output file that is a folder) are refused by argparse with one line naming the argument (exit status 2).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from srrepro.errors import SrreproError
+from srrepro.errors import Interrupted, SrreproError
 
 
 # Every command's --scale lies in 2..8. Below 2 nothing is super-resolved (and scale 0 would silently drop the
@@ -449,13 +450,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Arguments naming what a command writes: files (written beside, then renamed) and folders (filled; an out_dir is
+# staged beside itself). Checked writable before the work starts, so that a long job does not end in a
+# PermissionError after its last image.
+_OUTPUT_FILES = ("out", "md", "csv", "html", "png", "json", "manifest")
+_OUTPUT_FOLDERS = ("out_dir", "run_dir", "sr_root")
+
+
+def _check_outputs(args) -> None:
+    from srrepro.atomic import check_writable
+
+    for dest in _OUTPUT_FILES + _OUTPUT_FOLDERS:
+        value = getattr(args, dest, None)
+        for path in map(Path, value if isinstance(value, list) else [value] if value else []):
+            check_writable(path)
+            if dest == "out_dir":
+                check_writable(path.parent)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors the library raises on purpose, a full disk and Ctrl-C end in one line."""
+    from srrepro.atomic import disk_full
+
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args) or 0
-    except SrreproError as err:
+
+    def say(text: str) -> None:
         if os.environ.get("RANK", "0") == "0":  # the ranks of a torchrun job stop together; rank 0 says why
-            print(f"srrepro {args.command}: error: {err}", file=sys.stderr)
+            print(f"srrepro {args.command}: {text}", file=sys.stderr)
+
+    try:
+        _check_outputs(args)
+        return args.func(args) or 0
+    except Interrupted as err:
+        say(str(err))
+        return err.exit_status
+    except KeyboardInterrupt:
+        say(f"interrupted; run the same command to {'resume' if args.command == 'train' else 'start again'}")
+        return Interrupted.exit_status
+    except SrreproError as err:
+        say(f"error: {err}")
+        return 1
+    except Exception as err:
+        if not disk_full(err):
+            raise
+        where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
+        say(f"error: no space left on the device{where}; free some space and run the same command again")
         return 1
 
 

@@ -69,3 +69,31 @@ class TrainingDiverged(SrreproError):
 
 class RunFolderBusy(SrreproError):
     """A training run folder is owned by another live process."""
+
+
+class Interrupted(SrreproError):
+    """The user interrupted the command (Ctrl-C, SIGINT); the message says how to continue. Exit status 130."""
+
+    exit_status = 130
+
+
+def format_size(size: int) -> str:
+    """Bytes as a person reads them: 512 bytes, 197.1 kB, 3.4 MB, 12.0 GB."""
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return f"{size} bytes"
+
+
+class DiskFull(SrreproError):
+    """A write failed because its file system is full (ENOSPC) or the user's quota is used up (EDQUOT).
+
+    ``needed``: what the file needs, as text ("197.1 kB", or "more than 64.0 kB" when only the part written before
+    the failure is known); ``free``: bytes free there after the partial file was removed.
+    """
+
+    def __init__(self, path, needed: str, free: int, then: str = "free some space there and run the same command "
+                                                                    "again"):
+        self.path, self.needed, self.free = path, needed, free
+        super().__init__(f"no space left on the device writing {path}: {needed} needed, {format_size(free)} free "
+                         f"there; {then}")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from srrepro.atomic import write_text
-from srrepro.errors import CheckpointError
+from srrepro.errors import CheckpointError, DiskFull
 from srrepro.imaging.images import check_output_folder, list_images, read_image, staged_folder, write_image
 from srrepro.imaging.matlab import imresize
 
@@ -204,7 +204,11 @@ def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
     with staged_folder(out_dir) as stage:
         start = time.perf_counter()
         for index, path in enumerate(paths, 1):
-            write_image(stage / f"{path.stem}.png", upscaler(read_image(path)))
+            try:
+                write_image(stage / f"{path.stem}.png", upscaler(read_image(path)))
+            except DiskFull as err:  # name the output, not the staging folder
+                raise DiskFull(Path(out_dir) / f"{path.stem}.png", err.needed, err.free,
+                               f"{out_dir} is unchanged; free some space there and run the same command again") from None
             print(f"[{index}/{len(paths)}] {prefix}{path.name}", file=sys.stderr, flush=True)
         elapsed = time.perf_counter() - start
         timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": elapsed / len(paths),

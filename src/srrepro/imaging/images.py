@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
 import sys
@@ -31,7 +32,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageOps
 
-from srrepro.atomic import atomic_path
+from srrepro.atomic import write_bytes
 from srrepro.errors import ImageReadError, SrreproError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -82,8 +83,9 @@ def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
     array = np.asarray(array)
     if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
         raise ValueError(f"write_image expects uint8 (H, W, 3) or (H, W), got {array.dtype} {array.shape}")
-    with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format="PNG")
+    encoded = io.BytesIO()  # encoded first, so that a full disk can be told the size the file needs
+    Image.fromarray(array).save(encoded, format="PNG")
+    write_bytes(path, encoded.getvalue())
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

@@ -54,8 +54,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from srrepro.atomic import copy_file, write_text
-from srrepro.errors import ConfigError, SrreproError
+from srrepro.atomic import copy_file, disk_full, write_text
+from srrepro.errors import ConfigError, DiskFull, Interrupted, SrreproError
 from srrepro.models.checkpoints import save_model
 from srrepro.models.pairs import GANPair
 from srrepro.models.rrsb_pruning import pruning_stats
@@ -248,6 +248,7 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the window's host read) since the last record
         loss_window = LossWindow(out_dir, train["iterations"], train["log_every"], train["checkpoint_every"],
                                  train["validate_every"] if val_dir else 0)  # the same windows on every rank
+        iteration = start
         try:
             for iteration in range(start + 1, train["iterations"] + 1):
                 began = time.perf_counter()
@@ -280,6 +281,16 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
                 bar.update(1)
                 if stop_after is not None and iteration >= stop_after:
                     return None
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted at iteration {iteration}; run the same command to resume "
+                              f"({_resume_point(out_dir)})") from None
+        except Exception as err:
+            if not disk_full(err):
+                raise
+            path, needed, free = ((err.path, err.needed, err.free) if isinstance(err, DiskFull) else
+                                  (out_dir, "more space", shutil.disk_usage(out_dir).free))
+            raise DiskFull(path, needed, free, f"free some space there and run the same command again: training "
+                                               f"resumes {_resume_point(out_dir)}") from None
         finally:
             bar.close()
             board.close()
@@ -290,6 +301,13 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         published = _publish(final_path, publish_to, ranks.main)
         distributed.barrier()  # every rank returns once the model is written
         return published
+
+
+def _resume_point(out_dir: Path) -> str:
+    """Where the same command continues the run in ``out_dir``: its newest checkpoint's iteration."""
+    latest = run_state.latest_checkpoint(out_dir)
+    return (f"from the checkpoint of iteration {int(latest.stem.split('_')[1])}" if latest else
+            "from the start: no checkpoint was written yet")
 
 
 def _read_manifest(path: Path) -> dict | None:

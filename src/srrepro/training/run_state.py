@@ -164,7 +164,8 @@ def set_rng_state(state: dict) -> None:
 def save_checkpoint(out_dir: Path, iteration: int, state: dict, keep: int) -> Path:
     """Atomically write the checkpoint of ``iteration``; delete all but the newest ``keep`` (at least 1) checkpoints."""
     path = checkpoint_path(out_dir, iteration)
-    with atomic_file(path) as fh:
+    previous = latest_checkpoint(out_dir)  # the same tensors: its size is what a full disk is told this one needs
+    with atomic_file(path, previous.stat().st_size if previous else None) as fh:
         torch.save({"iteration": iteration, **state}, fh)
     remove_checkpoints(out_dir, keep=max(keep, 1))
     return path
