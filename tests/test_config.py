@@ -98,6 +98,11 @@ def _set(path: str, value):
     (_set("variants.spsagan.train_data", {"demo_train_scenes": 0, "demo_train": 1}),
      "config key 'variants.spsagan.train_data.demo_train_scenes': 0 is less than or equal to the minimum of 0"),
     (_set("data.train", "DIV2K_trian"), "config key 'data.train': 'DIV2K_trian' is not one of "),
+    (lambda config: config["reports"]["datasets"].update({"OST Fig. 11": "OST300_fig11"}),
+     "config key 'reports.datasets.OST Fig. 11': 'OST300_fig11' is images of OST300, which is not in data.test; "
+     "add it there"),
+    (lambda config: config["reports"]["datasets"].update({"OST Fig. 11": "OST300_fig12"}),
+     "config key 'reports.datasets.OST Fig. 11': 'OST300_fig12' is not in data.test (nor a subset: OST300_fig11)"),
     (_set("scale", 2), "config key 'variants.rrdb_psnr.generator.scale' (also in "),
     (_set("variants.spsa_seg.generator.prior", "ost"),
      "asset 'sftgan-seg' (segmentation_OST_bic.pth: SFTGAN OutdoorSceneSeg segmentation network (local file only)) "

@@ -120,6 +120,25 @@ def test_spsagan_table1_esrgan_is_trained_in_spsagans_setting_beside_the_release
     assert "spsa_esrgan" in text and "official release" in text and "Ledig" in text
 
 
+def test_spsagan_table1_esrgan_is_trained_in_spsagans_setting_beside_the_release():
+    spec = TABLES["spsagan_table1"]
+    summary = _summary([(model, "OST300", "pi", value, np.nan, 1, "") for model, value in (
+        ("esrgan", 3.0), ("spsa_esrgan", 2.8), ("released_esrgan", 2.9), ("spsagan", 2.7),
+        ("srresnet_psnr", 5.0), ("released_srresnet", 5.5))])
+    long = compare(spec, summary, {"BSD100": None, "OST": "OST300"})
+    cell = lambda method: long[(long["method"] == method) & (long["dataset"] == "OST")  # noqa: E731
+                               & (long["metric"] == "PI")].iloc[0]
+    esrgan = cell("ESRGAN")
+    assert (esrgan["variant"], esrgan["ours_mean"]) == ("spsa_esrgan", 2.8)  # not DIV2K-only esrgan's 3.0
+    assert (esrgan["released"], esrgan["released_value"]) == ("released_esrgan", 2.9)
+    srresnet = cell("SRResNet")
+    assert srresnet["ours_mean"] == 5.0 and srresnet["released"] == "" and math.isnan(srresnet["released_value"])
+    claims = judge_claims(spec, long).set_index("claim")
+    assert claims.loc["SPSAGAN has lower PI than ESRGAN on OST300"][["ours", "released"]].tolist() == [HOLDS, "–"]
+    text = to_markdown(document(spec, long, claims.reset_index(), "scale"))
+    assert "spsa_esrgan" in text and "official release" in text and "Ledig" in text
+
+
 def test_released_weights_column_and_verdicts():
     rows = {r.method + (f"|{r.setting}" if r.setting else ""): r.released for t in TABLES.values() for r in t.rows}
     assert rows["FASRGAN"] == "released_fasrgan" and rows["ESRGAN"] == "released_esrgan"
@@ -160,6 +179,43 @@ def test_released_weights_column_and_verdicts():
     long6 = compare(six, _summary([]), {"Set5": "Set5"})
     assert "released weights" not in to_markdown(document(six, long6, judge_claims(six, long6), "scale"))
     assert set(judge_claims(six, long6)["released"]) == {NOT_RELEASED}
+
+
+def test_spsagan_ablation_is_judged_on_fig11_images_and_metrics():
+    """The ladder's claims: PSNR, SSIM and PI on OST_012/020/033/095 (Fig. 11), not LPIPS, not the whole set."""
+    fig11, other = ("OST_012", "OST_020", "OST_033", "OST_095"), "OST_001"
+    records = []
+    for model, base in (("spsa_esrgan-s0", 25.0), ("spsa_fattn-s0", 26.0), ("spsa_seg-s0", 27.0)):
+        for i, image in enumerate(fig11 + (other,)):
+            if model == "spsa_seg-s0" and image == "OST_095":
+                continue  # not evaluated: the subset's mean is n/a, saying why
+            psnr = {"spsa_esrgan-s0": 40.0, "spsa_fattn-s0": 20.0}.get(model, 30.0) if image == other else base + i / 10
+            records += [(model, "OST300", image, "psnr", psnr, ""),
+                        (model, "OST300", image, "lpips", 0.1, ""),
+                        (model, "OST300", image, "pi", 5.0 - base / 10 + i / 100, "")]
+    summary = summarise(pd.DataFrame(records, columns=["model", "dataset", "image", "metric", "value", "note"]))
+    spec = TABLES["spsagan_ablation"]
+    assert {c.dataset for c in spec.claims} == {"OST Fig. 11"}
+    assert {c.metric for c in spec.claims} == {"PSNR", "SSIM", "PI"} and "LPIPS" in spec.metrics
+    long = compare(spec, summary, {"OST Fig. 11": "OST300_fig11", "OST": "OST300", "BSD100": None})
+    get = lambda rung, dataset, metric: long[(long["method"] == rung) & (long["dataset"] == dataset)  # noqa: E731
+                                             & (long["metric"] == metric)].iloc[0]
+    assert get("+ feature attention", "OST Fig. 11", "PSNR")["ours_mean"] == pytest.approx(26.15)  # the 4 images
+    assert get("+ feature attention", "OST", "PSNR")["ours_mean"] < get("ESRGAN", "OST", "PSNR")["ours_mean"]
+    assert get("+ feature attention", "OST Fig. 11", "LPIPS")["ours_mean"] == pytest.approx(0.1)  # an extra column
+    seg = get("+ segmentation attention", "OST Fig. 11", "PSNR")
+    assert math.isnan(seg["ours_mean"]) and "OST_095 not among the evaluated images of OST300" in seg["note"]
+    claims = judge_claims(spec, long).set_index("claim")
+    fattn = claims.loc["feature attention improves PSNR over ESRGAN on OST300_fig11"]
+    assert fattn["ours"] == HOLDS and fattn["paper"] == f"OST Fig. 11: {UNKNOWN}"  # Fig. 11's numbers are not in the paper's text
+    assert claims.loc["feature attention improves PI over ESRGAN on OST300_fig11"]["ours"] == HOLDS
+    assert claims.loc["segmentation attention improves PSNR over feature attention alone on OST300_fig11"]["ours"] \
+        == UNKNOWN
+    assert not claims.index.str.contains("LPIPS").any()
+    demo = compare(spec, summary, {"OST Fig. 11": None, "OST": None, "BSD100": None})  # no OST: n/a, saying why
+    cell = demo[(demo["dataset"] == "OST Fig. 11") & (demo["method"] == "ESRGAN")].iloc[0]
+    assert math.isnan(cell["ours_mean"]) and "'OST Fig. 11' is not available" in cell["note"]
+    assert set(judge_claims(spec, demo)["ours"]) == {UNKNOWN}
 
 
 def test_fig5_labels_do_not_overlap(tmp_path):

@@ -156,6 +156,7 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
 
 def _reference_problems(config: dict) -> list[str]:
     """Names that must refer to something else in the configuration (or to the authors' released models)."""
+    from srrepro.data.dataset_sources import SUBSETS
     from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX
 
     variants = config["variants"]
@@ -178,8 +179,12 @@ def _reference_problems(config: dict) -> list[str]:
                 problems.append(f"config key 'reports.{section}.{label}': '{variant}' is not a variant")
     tested = set(config["data"]["test"])
     for paper_name, ours in reports.get("datasets", {}).items():
-        if ours is not None and ours not in tested:
-            problems.append(f"config key 'reports.datasets.{paper_name}': '{ours}' is not in data.test")
+        if ours in SUBSETS and SUBSETS[ours].parent not in tested:
+            problems.append(f"config key 'reports.datasets.{paper_name}': '{ours}' is images of "
+                            f"{SUBSETS[ours].parent}, which is not in data.test; add it there")
+        elif ours is not None and ours not in tested and ours not in SUBSETS:
+            problems.append(f"config key 'reports.datasets.{paper_name}': '{ours}' is not in data.test (nor a "
+                            f"subset: {', '.join(SUBSETS)})")
     for key in ("tradeoff_dataset", "split_dataset", "timing_dataset"):
         if key in reports and reports[key] not in tested:
             problems.append(f"config key 'reports.{key}': '{reports[key]}' is not in data.test")

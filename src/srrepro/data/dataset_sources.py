@@ -269,6 +269,25 @@ DATASET_SOURCES: dict[str, DatasetSource] = {
 SR_DATASETS = tuple(name for name in DATASET_SOURCES if name != "ImageNet_val")
 
 
+@dataclass(frozen=True)
+class DatasetSubset:
+    """Named images of a declared dataset that a paper reports on their own (by file stem). The summary gives each
+    model evaluated on ``parent`` its mean over these images as dataset ``name``, which ``reports.datasets`` may
+    map a paper dataset to."""
+
+    name: str
+    parent: str
+    images: tuple[str, ...]
+    source: str
+
+
+#: Every subset, by name.
+SUBSETS = {s.name: s for s in (
+    DatasetSubset("OST300_fig11", "OST300", ("OST_012", "OST_020", "OST_033", "OST_095"),
+                  "SPSAGAN Fig. 11 / Sec. 4.4: the OST test images of the ablation, with PSNR, SSIM and PI"),
+)}
+
+
 def get_source(name: str) -> DatasetSource:
     """The :class:`DatasetSource` called ``name`` (KeyError listing the known names otherwise)."""
     if name not in DATASET_SOURCES:

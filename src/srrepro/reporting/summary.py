@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from srrepro.atomic import atomic_path, write_text
+from srrepro.data.dataset_sources import SUBSETS
 from srrepro.errors import SrreproError
 from srrepro.evaluation.paired_folders import COLUMNS, dataset_means
 from srrepro.reporting.documents import Bullets, Document, NumberedNotes, Paragraph, Table, write_document
@@ -44,12 +45,29 @@ def split_model(model: str) -> tuple[str, int | None]:
     return (match["variant"], int(match["seed"])) if match else (model, None)
 
 
+def with_subsets(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-image ``rows`` plus, for every model evaluated on a subset's parent dataset, its rows of the subset's
+    images as dataset ``<subset>`` (:data:`~srrepro.data.dataset_sources.SUBSETS`); a model that lacks one of
+    them gets one n/a row per metric saying which."""
+    parts = [rows]
+    for subset in SUBSETS.values():
+        for (model, metric), group in rows[rows["dataset"] == subset.parent].groupby(["model", "metric"], sort=False):
+            kept = group[group["image"].isin(subset.images)]
+            missing = [image for image in subset.images if image not in set(kept["image"])]
+            if missing:
+                kept = pd.DataFrame([{"model": model, "image": "", "metric": metric, "value": np.nan,
+                                      "note": f"{subset.name} ({subset.source}): image(s) {', '.join(missing)} not "
+                                              f"among the evaluated images of {subset.parent}"}])
+            parts.append(kept.assign(dataset=subset.name))
+    return pd.concat(parts, ignore_index=True)
+
+
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over seeds of each (variant, dataset, metric) dataset mean.
+    """Mean ± std over seeds of each (variant, dataset, metric) dataset mean, subsets included (:func:`with_subsets`).
 
     Columns: variant, dataset, metric, mean, std, seeds, note. ``mean`` is NaN with a note when unavailable.
     """
-    means = dataset_means(rows)
+    means = dataset_means(with_subsets(rows))
     means[["variant", "seed"]] = [split_model(m) for m in means["model"]]
     out = []
     for (variant, dataset, metric), group in means.groupby(["variant", "dataset", "metric"], sort=False):
