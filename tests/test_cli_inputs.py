@@ -246,7 +246,7 @@ def test_malformed_arguments_name_the_argument(tmp_path, capsys):
     assert status == 2 and line == "srrepro upscale: error: argument --tile: 0 is below 1"
     status, line = run(capsys, "evaluate", data, data, "--metrics", "psnr,sharpness")
     assert status == 2 and line == ("srrepro evaluate: error: argument --metrics: unknown metric 'sharpness'; "
-                                    "known metrics: psnr,ssim,rmse,lpips,niqe,ma,pi")
+                                    "known metrics: psnr,ssim,rmse,psnr_rgb,ssim_rgb,lpips,niqe,ma,pi")
     status, line = run(capsys, "evaluate", data, data, "--out", tmp_path)
     assert status == 2 and line == (f"srrepro evaluate: error: argument --out: {tmp_path} is a folder; name a file "
                                     f"(a path inside it, for instance)")

@@ -110,3 +110,29 @@ def test_registered_metrics_and_defaults(mirror_dir):
     assert get_metric("ssim", scale=4, shave=0)(sr, hr) == ssim(sr, hr, 0)
     rmse_metric = get_metric("rmse", scale=2)
     assert rmse_metric.lower_is_better and rmse_metric(sr, hr) == rmse(sr, hr, 4)  # PIRM shave_width 4
+
+
+def test_rgb_metrics_of_wus_protocol_match_scikit_image(mirror_dir):
+    """psnr_rgb / ssim_rgb (leftthomas/SRGAN's test code: RGB in [0, 1], no shave; pytorch_ssim's zero-padded
+    11x11 Gaussian) against scikit-image on the authors' real Set5 FASRGAN outputs. pytorch_ssim filters with zero
+    padding ('same' size), which is scikit-image's SSIM of the images zero-padded by the window radius (5): its mean
+    drops exactly those 5 px again."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    folder = mirror_dir / "FASRGAN-results" / "Set5"
+    psnr_rgb, ssim_rgb = get_metric("psnr_rgb", scale=4), get_metric("ssim_rgb", scale=4)
+    for name in SET5_NAMES:
+        sr, hr = read_image(folder / "FASRGAN" / f"{name}.png"), read_image(folder / "HR" / f"{name}.png")
+        a, b = sr.astype(np.float64) / 255, hr.astype(np.float64) / 255
+        assert psnr_rgb(sr, hr) == pytest.approx(peak_signal_noise_ratio(b, a, data_range=1.0), rel=1e-12)
+        pad = ((5, 5), (5, 5), (0, 0))
+        expected = structural_similarity(np.pad(b, pad), np.pad(a, pad), gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False, channel_axis=2, data_range=1.0)
+        assert ssim_rgb(sr, hr) == pytest.approx(expected, abs=1e-10)
+        unpadded = structural_similarity(b, a, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                         channel_axis=2, data_range=1.0)
+        assert abs(ssim_rgb(sr, hr) - unpadded) > 1e-4  # the border handling is pytorch_ssim's, not the 'valid' one
+        # and both differ from the main paper's protocol (Y, 4 px shaved): the Y PSNR is higher on these images
+        assert psnr(sr, hr, 4) - psnr_rgb(sr, hr) > 1.0
+    assert (psnr_rgb.name, psnr_rgb.lower_is_better, ssim_rgb.name, ssim_rgb.lower_is_better) == (
+        "psnr_rgb", False, "ssim_rgb", False)

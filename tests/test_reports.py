@@ -256,3 +256,29 @@ def test_summary_mean_and_std_over_seeds_and_na_propagation():
     assert summary.loc[("bicubic", "psnr"), "seeds"] == 1 and math.isnan(summary.loc[("bicubic", "psnr"), "std"])
     assert format_cell(np.nan, np.nan, "pi", "n/a [1]") == "n/a [1]"
     assert format_cell(30.5, 0.7071, "psnr") == "30.50 ± 0.71"
+
+
+def test_wus_table_is_measured_with_wus_protocol_and_every_table_states_its_protocol():
+    from srrepro.reporting.table_specs import protocol_metrics
+
+    spec = TABLES["wu_table1"]
+    summary = _summary([
+        ("wu_srgan", "Set5", "psnr", 30.0, 0.1, 2, ""), ("wu_srgan", "Set5", "psnr_rgb", 28.0, 0.1, 2, ""),
+        ("wu_srgan", "Set5", "ssim", 0.85, 0.01, 2, ""), ("wu_srgan", "Set5", "ssim_rgb", 0.80, 0.01, 2, ""),
+        ("wu_attention", "Set5", "psnr", 29.0, 0.1, 2, ""), ("wu_attention", "Set5", "ssim", 0.84, 0.01, 2, ""),
+    ])
+    long = compare(spec, summary, {"Set5": "Set5"}).set_index(["method", "dataset", "metric"])
+    assert long.loc[("SRGAN", "Set5", "PSNR"), "ours_mean"] == 28.0  # RGB, not the Y channel's 30.0
+    assert long.loc[("SRGAN", "Set5", "SSIM"), "ours_mean"] == 0.80
+    new = long.loc[("New model", "Set5", "PSNR")]  # only Y values: n/a, saying which metric is missing
+    assert math.isnan(new["ours_mean"]) and new["note"].startswith("psnr_rgb was not computed on Set5")
+    assert protocol_metrics() == ["psnr_rgb", "ssim_rgb"]  # what the workflow evaluates beside evaluation.metrics
+    for name, table in TABLES.items():
+        part = compare(table, _summary([]), {d: None for d in table.datasets})
+        text = to_markdown(document(table, part, judge_claims(table, part), "scale"))
+        assert "Protocol (how each metric is measured here):" in text, name
+        for metric in table.metrics:
+            if metric not in table.unreplicable:
+                measured = "psnr_rgb" if (name, metric) == ("wu_table1", "PSNR") else (
+                    "ssim_rgb" if (name, metric) == ("wu_table1", "SSIM") else metric.lower())
+                assert f"{metric}: `{measured}`, {metric_spec(measured).description}" in text, (name, metric)

@@ -3,7 +3,8 @@
 
 from srrepro.config import smoke_overrides, smoke_prepare_options, workflow_asset_files
 from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX, model_id
-from srrepro.reporting.table_specs import FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, recognition_models
+from srrepro.reporting.table_specs import (FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, protocol_metrics,
+                                          recognition_models)
 
 # smoke: true runs the same grid as a smoke run (srrepro.config.smoke_overrides): the configuration below is the
 # adjusted one (one seed, 2 iterations at batch 1, '-smoke' paths, the scale note opening with the smoke statement).
@@ -63,12 +64,17 @@ def evaluated_models():
     return ["bicubic"] + trained_models() + list(released_models())
 
 
+def evaluated_metrics():
+    """evaluation.metrics, plus the metrics a paper table's protocol needs (Wu's Table 1: psnr_rgb, ssim_rgb)."""
+    return list(dict.fromkeys([*config["evaluation"]["metrics"], *protocol_metrics()]))
+
+
 def evaluate_options():
     """The options of `srrepro evaluate-model` after the models: test sets, metrics, scale, tiles, arithmetic."""
     evaluation = config["evaluation"]
     return " ".join([
         *(f"--dataset {d}={DATA}/{d}" for d in TEST_SETS),
-        f"--metrics {','.join(evaluation['metrics'])} --scale {SCALE}",
+        f"--metrics {','.join(evaluated_metrics())} --scale {SCALE}",
         f"--tile {evaluation['tile']}" if evaluation.get("tile") else "",
         f"--amp {evaluation.get('amp', 'fp32')}",
         asset_options(),

@@ -67,10 +67,11 @@ def compare(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict[str, str |
                         note = row.reason
                     else:
                         absent = f"variant '{row.variant}' is not part of this configuration"
-                        mean, std, seeds, note = _measured(summary, row.variant, ours_dataset, metric, absent)
+                        mean, std, seeds, note = _measured(summary, row.variant, ours_dataset,
+                                                           spec.measured_as(metric), absent)
                     if row.released:
-                        released, _, _, released_note = _measured(summary, row.released, ours_dataset, metric,
-                                                                  RELEASED_NOT_EVALUATED)
+                        released, _, _, released_note = _measured(summary, row.released, ours_dataset,
+                                                                  spec.measured_as(metric), RELEASED_NOT_EVALUATED)
                 records.append(
                     {
                         "table": spec.name,
@@ -214,6 +215,13 @@ def layout(spec: TableSpec, long: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str
     return frame, tuple(classes), reasons.items()
 
 
+def protocol_note(spec: TableSpec) -> Bullets:
+    """The table's evaluation protocol: how ours measures each of the paper's metrics (the registry's description)."""
+    return Bullets("Protocol (how each metric is measured here):",
+                   tuple(f"{metric}: `{spec.measured_as(metric)}`, {metric_spec(spec.measured_as(metric)).description}"
+                         for metric in spec.metrics if metric not in spec.unreplicable))
+
+
 def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_note: str) -> Document:
     """The table with its scale note, legend, substitutions, n/a reasons and claims."""
     frame, classes, reasons = layout(spec, long)
@@ -224,7 +232,7 @@ def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_no
     if not (long["released"] != "").any():
         legend = legend.replace(", `released weights` (the authors' released generator evaluated here; – where none "
                                 "was released)", "")
-    blocks = [Paragraph(legend), Table(frame, "results", classes)]
+    blocks = [Paragraph(legend), protocol_note(spec), Table(frame, "results", classes)]
     subs = long[long["substitute"]].groupby("our_dataset", sort=False)["dataset"].unique()
     if not subs.empty:
         blocks.append(Bullets("Substituted datasets (ours evaluated on a different set than the paper's):",

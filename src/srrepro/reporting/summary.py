@@ -17,7 +17,7 @@ from srrepro.reporting.documents import Bullets, Document, NumberedNotes, Paragr
 from srrepro.reporting.table_specs import RELEASED_MODELS
 
 _SEED_SUFFIX = re.compile(r"^(?P<variant>.+)-s(?P<seed>\d+)$")
-DIGITS = {"psnr": 2, "ssim": 4, "rmse": 3, "lpips": 4, "niqe": 4, "ma": 4, "pi": 4}
+DIGITS = {"psnr": 2, "ssim": 4, "psnr_rgb": 2, "ssim_rgb": 4, "rmse": 3, "lpips": 4, "niqe": 4, "ma": 4, "pi": 4}
 
 
 def read_metric_files(paths: list[str | Path]) -> pd.DataFrame:
