@@ -238,7 +238,7 @@ def test_rrsb_network_goes_through_psnr_pre_training_then_the_gan_phase(data_dir
                "discriminator": D32, "train": TRAIN}, data_dir, tmp_path / "seg")
     rrsb = run({"procedure": "psnr", "generator": {"arch": "spsagan", **widths, "attention": "none", "prune": True},
                 "train": {**TRAIN, "iterations": 2, "prune_batches": 2, "prune_weights": "scratch"}},
-               data_dir, tmp_path / "rrsb", init_checkpoint=seg)
+               data_dir, tmp_path / "rrsb", init_checkpoint=seg, prune_data=data_dir)
     pruning = json.loads((tmp_path / "rrsb" / "manifest.json").read_text())["pruning"]
     assert pruning["source"] == "measured" and 0 < pruning["fraction_pruned"] < 1
     assert not any(k.startswith("spsa.") for k in load_model(rrsb).state_dict())  # no SPSA module in step 1
@@ -250,6 +250,41 @@ def test_rrsb_network_goes_through_psnr_pre_training_then_the_gan_phase(data_dir
     assert masks and all(torch.equal(before[k], after[k]) for k in masks)
     assert "spsa.f_seg.weight" in after and {"d/gan", "g/gan"} <= set(records(tmp_path / "gan")[0])
     assert json.loads((tmp_path / "gan" / "manifest.json").read_text())["pruning"]["source"] == "init_checkpoint"
+
+
+def test_rrsb_pruning_is_measured_on_the_pruned_runs_training_data(data_dir, tmp_path, capsys):
+    """Eq. 8 on spsa_seg's OST + DIV2K (10:1), not on spsagan_rrsb_psnr's own DIV2K + Flickr2K batches."""
+    from srrepro.cli import main
+    from srrepro.config import pruning_datasets, training_data_arguments
+
+    paper = config("paper")
+    assert pruning_datasets(paper, "spsagan_rrsb_psnr") == {"OST_train": 10, "DIV2K_train": 1}
+    assert training_data_arguments(paper, "spsagan_rrsb_psnr", "P") == (
+        "--data P/DIV2K_train --data P/Flickr2K --prune-data P/OST_train --prune-data P/DIV2K_train "
+        "--prune-data-ratio 10:1")
+    assert pruning_datasets(paper, "spsa_seg") == {} and "--prune" not in training_data_arguments(paper, "spsa_seg", "P")
+    demo = config("demo")
+    assert pruning_datasets(demo, "spsagan_rrsb_psnr") == demo["variants"]["spsa_seg"]["train_data"]
+
+    widths = {"nf": 8, "nb": 1, "gc": 4}
+    seg = run({"procedure": "ragan", "generator": {"arch": "spsagan", **widths, "attention": "spsa"},
+               "discriminator": D32, "train": TRAIN}, data_dir, tmp_path / "seg")
+    other = _constant_dataset(tmp_path / "ost", 10, count=2)
+    spec = {"procedure": "psnr", "generator": {"arch": "spsagan", **widths, "attention": "none", "prune": True},
+            "train": {**TRAIN, "iterations": 1, "prune_batches": 1, "prune_weights": "scratch"}}
+    common = ["train", "--variant-json", json.dumps(spec), "--data", str(data_dir), "--init", str(seg),
+              "--prune-data", str(other), "--prune-data", str(data_dir), "--asset-cache", str(tmp_path / "cache")]
+    assert main([*common, "--prune-data-ratio", "3:1", "--run-dir", str(tmp_path / "rrsb"),
+                 "--out", str(tmp_path / "rrsb.pt")]) == 0
+    manifest = json.loads((tmp_path / "rrsb" / "manifest.json").read_text())
+    assert manifest["pruning"]["data"] == {str(other): 3.0, str(data_dir): 1.0}
+    assert manifest["data_dir"] == str(data_dir)
+    capsys.readouterr()
+    assert main([*common, "--prune-data-ratio", "3", "--run-dir", str(tmp_path / "bad"),
+                 "--out", str(tmp_path / "bad.pt")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--prune-data-ratio '3' must be 2 numbers separated by ':', one per --prune-data folder")
+    assert "\n" not in err
 
 
 # --- Wu's Table 1 baseline: the four-term leftthomas/SRGAN loss; Wu's setup ------------------------------------------

@@ -113,6 +113,9 @@ def test_prune_generator_keeps_x0_and_only_drops_connections():
 
 
 def run(spec, data_dir, out_dir, seed=0, **kwargs):
+    """Train ``spec``; a pruning run measures Eq. 8 on ``data_dir`` too unless ``prune_data`` says otherwise."""
+    if spec["generator"].get("prune"):
+        kwargs.setdefault("prune_data", data_dir)
     torch.manual_seed(123)
     assets = {"perceptual_features": nn.Sequential(nn.Conv2d(3, 4, 3, padding=1))}
     return train_variant(spec, data_dir, out_dir, seed=seed, threads=1, asset_options=assets, progress=False,
@@ -164,6 +167,32 @@ def test_pruned_run_records_masks_reloads_and_resumes_bit_identically(data_dir, 
     logs = [[{k: v for k, v in json.loads(line).items() if k != "seconds_per_iteration"}
              for line in (tmp_path / name / "train_log.jsonl").read_text().splitlines()] for name in ("full", "cut")]
     assert logs[0] == logs[1]
+
+
+def test_pruning_is_measured_on_the_pruned_runs_training_data(data_dir, init_run, tmp_path):
+    """Eq. 8 "during the last several iterations" of the dense run: on its training data (spsa_seg: OST + DIV2K), not
+    on the batches of the run that is pruned and retrained (DIV2K + Flickr2K)."""
+    from conftest import write_paired_dataset
+
+    from srrepro.training.patches import PatchSampler
+
+    dense_data = write_paired_dataset(tmp_path / "dense_data", count=2, size=64, seed=7)  # the dense run's data
+    spec = spsagan_variant({"attention": "spsa", "prune": True}, iterations=1, prune_batches=2)
+    run(spec, data_dir, tmp_path / "pruned", init_checkpoint=init_run, prune_data={str(dense_data): 1.0})
+    manifest = json.loads((tmp_path / "pruned" / "manifest.json").read_text())
+    assert manifest["pruning"]["data"] == {str(dense_data): 1.0} and manifest["data_dir"] == str(data_dir)
+    assert set(manifest["data_fingerprint"]) == {"train", "val", "prune"}
+
+    def measured(data) -> list[list[list[float]]]:  # Eq. 8 by hand: the same seed's first patches of ``data``
+        model = load_model(init_run)
+        sampler = PatchSampler(data, 4, TRAIN["hr_patch"], 0, True)
+        return prune_generator(model, [sampler.sample(TRAIN["batch_size"])[0] for _ in range(2)])["dissimilarity"]
+
+    assert manifest["pruning"]["dissimilarity"] == measured({str(dense_data): 1.0})
+    assert manifest["pruning"]["dissimilarity"] != measured(str(data_dir))  # the run's own batches differ
+    with pytest.raises(ConfigError, match=r"'generator.prune' needs .* its training data \(prune_data"):
+        train_variant(spec, data_dir, tmp_path / "no_data", seed=0, threads=1, init_checkpoint=init_run,
+                      progress=False)
 
 
 def test_pruned_weights_come_from_init_or_scratch(data_dir, init_run, tmp_path):

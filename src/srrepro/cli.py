@@ -183,20 +183,24 @@ def cmd_evaluate_model(args) -> None:
         print(f"{run.name}: {len(rows)} metric values on {len(args.dataset)} test sets -> {run.out_csv}")
 
 
-def _training_data(args):
-    """One --data folder; several: one pool, or a mixture with --data-ratio (e.g. 10:1)."""
+def _training_data(args, option: str = "data"):
+    """One --data folder; several: one pool, or a mixture with --data-ratio (e.g. 10:1). ``option`` 'prune_data':
+    the same for --prune-data (None when not given)."""
     from srrepro.errors import ConfigError
 
-    if args.data_ratio is None:
-        return args.data[0] if len(args.data) == 1 else list(args.data)
+    folders, ratio, flag = getattr(args, option), getattr(args, f"{option}_ratio"), "--" + option.replace("_", "-")
+    if not folders:
+        return None
+    if ratio is None:
+        return folders[0] if len(folders) == 1 else list(folders)
     try:
-        ratios = [float(r) for r in args.data_ratio.split(":")]
+        ratios = [float(r) for r in ratio.split(":")]
     except ValueError:
         ratios = []
-    if len(ratios) != len(args.data):
-        raise ConfigError(f"--data-ratio {args.data_ratio!r} must be {len(args.data)} numbers separated by ':', "
-                          f"one per --data folder")
-    return dict(zip(args.data, ratios))
+    if len(ratios) != len(folders):
+        raise ConfigError(f"{flag}-ratio {ratio!r} must be {len(folders)} numbers separated by ':', "
+                          f"one per {flag} folder")
+    return dict(zip(folders, ratios))
 
 
 def cmd_train(args) -> None:
@@ -204,7 +208,7 @@ def cmd_train(args) -> None:
 
     final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
                           threads=args.threads, val_dir=args.val, init_checkpoint=args.init, asset_options=_asset_options(args),
-                          publish_to=args.out)
+                          publish_to=args.out, prune_data=_training_data(args, "prune_data"))
     if os.environ.get("RANK", "0") == "0":  # every rank of a torchrun job returns it
         print(f"final model: {final}")
 
@@ -372,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prepared training dataset folder (HR/, LR_x4/); repeat for several (one pool of images)")
     p.add_argument("--data-ratio", help="sample the --data folders by this ratio, e.g. 10:1 (the folder is drawn "
                    "first, then an image)")
+    p.add_argument("--prune-data", action="append", help="a pruning variant (generator.prune): the training data of "
+                   "the run it prunes (--init), on which the RRSB dissimilarities are measured; repeat as --data")
+    p.add_argument("--prune-data-ratio", help="the --prune-data folders' ratio, as --data-ratio")
     p.add_argument("--run-dir", required=True, help="folder for checkpoints, logs and the manifest")
     p.add_argument("--out", type=_output_file, required=True, help="where to copy the final model")
     p.add_argument("--seed", type=int, default=0)

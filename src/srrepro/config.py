@@ -163,6 +163,11 @@ def _reference_problems(config: dict) -> list[str]:
     problems = []
     for name, variant in variants.items():
         source = variant.get("init_from")
+        if variant.get("generator", {}).get("prune") and source not in variants:
+            problems.append(f"config key 'variants.{name}.init_from': {source!r} is no variant of this "
+                            f"configuration; a pruning variant (generator.prune) starts from a trained variant, on "
+                            f"whose training data the pruning is measured")
+            continue
         if source is None or source in variants:
             continue
         if source.startswith(SPEC_PREFIX):
@@ -257,13 +262,29 @@ def workflow_datasets(config: dict) -> list[str]:
     return sorted(names)
 
 
+def pruning_datasets(config: dict, variant: str) -> dict[str, float | None]:
+    """The training data (as :func:`training_datasets`) on which a pruning variant (``generator.prune``) measures
+    Eq. 8: that of the run it prunes, its ``init_from``, whose last iterations the paper measures on; {} for the
+    other variants."""
+    spec = config["variants"][variant]
+    if not spec.get("generator", {}).get("prune"):
+        return {}
+    return training_datasets(config, spec["init_from"])
+
+
+def _data_arguments(datasets: dict[str, float | None], root: str, option: str) -> str:
+    arguments = " ".join(f"--{option} {root}/{name}" for name in datasets)
+    ratios = list(datasets.values())
+    return arguments + (f" --{option}-ratio {':'.join(f'{r:g}' for r in ratios)}" if ratios[0] is not None else "")
+
+
 def training_data_arguments(config: dict, variant: str, root: str) -> str:
     """``srrepro train`` arguments for a variant's training data prepared under ``root``: ``--data`` per dataset,
-    and ``--data-ratio`` for a mixture (e.g. SPSAGAN's OST_train:DIV2K_train = 10:1)."""
-    datasets = training_datasets(config, variant)
-    arguments = " ".join(f"--data {root}/{name}" for name in datasets)
-    ratios = list(datasets.values())
-    return arguments + (f" --data-ratio {':'.join(f'{r:g}' for r in ratios)}" if ratios[0] is not None else "")
+    and ``--data-ratio`` for a mixture (e.g. SPSAGAN's OST_train:DIV2K_train = 10:1); for a pruning variant also
+    ``--prune-data`` (and ``--prune-data-ratio``), the pruned run's (:func:`pruning_datasets`)."""
+    arguments = _data_arguments(training_datasets(config, variant), root, "data")
+    pruning = pruning_datasets(config, variant)
+    return arguments + (" " + _data_arguments(pruning, root, "prune-data") if pruning else "")
 # ---------------------------------------------------------------------------------------------- smoke runs
 
 SMOKE_ITERATIONS = 2  # two G and D steps each, then a checkpoint, a validation and the final model

@@ -3,17 +3,19 @@
 # params.variant, and Snakemake's params rerun trigger (on by default) reruns the job and what depends on it; the
 # trainer continues the run when only train.iterations grew and otherwise moves the old run aside
 # (<run_dir>.superseded-<time>). One trainer at a time owns a run folder (run.lock). A variant trains on its
-# train_data (one dataset, a pool of several, or a mixture drawn by ratio), else on data.train.
+# train_data (one dataset, a pool of several, or a mixture drawn by ratio), else on data.train. A pruning variant
+# (generator.prune) measures its RRSB pruning on the training data of the run it prunes (its init_from's).
 # resources.gpu: the GPUs of a job (0 here; the profiles set it). With more than one, the job is data-parallel:
 # torchrun starts one training process per GPU, train.batch_size stays the global batch (srrepro.training.distributed).
 # threads: torch threads of each process.
 
-from srrepro.config import training_data_arguments, training_datasets
+from srrepro.config import pruning_datasets, training_data_arguments, training_datasets
 
 
 rule train:
     input:
         data=lambda w: [f"{DATA}/{name}" for name in training_datasets(config, w.variant)],
+        prune_data=lambda w: [f"{DATA}/{name}" for name in pruning_datasets(config, w.variant)],
         val=validation_data,
         init=init_checkpoint,
     output:

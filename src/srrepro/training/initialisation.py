@@ -11,7 +11,7 @@ from srrepro.models.checkpoints import load_model, load_official
 from srrepro.models.pairs import DISCRIMINATOR_PREFIXES, GANPair
 from srrepro.models.rrsb_pruning import prune_generator
 from srrepro.models.spsagan import SPSAGenerator, dense_mask, rrdbnet_to_spsagan
-from srrepro.training.patches import PatchSampler
+from srrepro.training.patches import PatchSampler, describe_data
 from srrepro.training.procedures import Networks
 
 
@@ -55,16 +55,18 @@ def is_dense(model: SPSAGenerator) -> bool:
     return bool((model.masks() == dense_mask()).all())
 
 
-def prune_for_training(cfg: dict, model: SPSAGenerator, sampler: PatchSampler, device: torch.device, fresh: dict | None) -> dict:
-    """Prune ``model`` (holding the init weights) in place; ``fresh``: the seeded init to restore ("scratch")."""
+def prune_for_training(cfg: dict, model: SPSAGenerator, data, seed: int, device: torch.device,
+                       fresh: dict | None) -> dict:
+    """Prune ``model`` (holding the init weights) in place, measuring Eq. 8 on patches of ``data``, the training
+    data of the run being pruned (this run's own patch sampler is untouched); ``fresh``: the seeded init to restore
+    ("scratch")."""
     train = cfg["train"]
-    rewind = sampler.state_dict()
+    sampler = PatchSampler(data, cfg["scale"], train["hr_patch"], seed, train["augment"])
     batches = (sampler.sample(train["batch_size"])[0].to(device) for _ in range(train["prune_batches"]))
     model.to(device)
     stats = prune_generator(model, batches, train["prune_threshold"], keep_weights=fresh is None)
-    sampler.load_state_dict(rewind)  # training sees the same batches as an unpruned run of this seed
     if fresh is not None:
         result = model.load_state_dict({k: v for k, v in fresh.items() if not k.startswith("blocks.")}, strict=False)
         assert all(k.startswith("blocks.") for k in result.missing_keys) and not result.unexpected_keys
-    return {"source": "measured", "batches": train["prune_batches"], "batch_size": train["batch_size"],
-            "weights": train["prune_weights"], **stats}
+    return {"source": "measured", "data": describe_data(data), "batches": train["prune_batches"],
+            "batch_size": train["batch_size"], "weights": train["prune_weights"], **stats}

@@ -114,11 +114,14 @@ def _seed_everything(seed: int) -> None:
 
 def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, val_dir=None, init_checkpoint=None,
                   asset_options: dict | None = None, progress: bool = True, device: str | None = None,
-                  stop_after: int | None = None, publish_to: str | os.PathLike | None = None) -> Path | None:
+                  stop_after: int | None = None, publish_to: str | os.PathLike | None = None,
+                  prune_data=None) -> Path | None:
     """Train ``variant`` on ``data_dir`` into ``out_dir`` and return the final model file (our checkpoint format).
 
     ``data_dir``: a prepared folder, a list of them (one pool) or {folder: ratio} (a mixture drawn by ratio; see
-    :mod:`srrepro.training.patches`).
+    :mod:`srrepro.training.patches`). ``prune_data`` (same forms), with ``generator.prune``: the training data of
+    the run being pruned (``init_checkpoint``'s), on which Eq. 8 is measured, as during the last iterations of its
+    training (SPSAGAN §3.2).
     ``asset_options``: ``cache_dir``, ``local_paths`` (asset name → file) for the VGG and segmentation-prior weights,
     ``perceptual_features`` (an nn.Module replacing the VGG extractor, e.g. in tests) and ``provenance`` (recorded in
     the manifest). ``device``: default CUDA when available. ``stop_after``: stop after this iteration without
@@ -133,13 +136,17 @@ def train_variant(variant: dict, data_dir, out_dir, *, seed: int, threads: int, 
     with distributed.process_group(device) as (ranks, device):
         return _train(cfg, data_dir, Path(out_dir), ranks, device, seed=seed, threads=threads, val_dir=val_dir,
                       init_checkpoint=init_checkpoint, asset_options=asset_options or {}, progress=progress,
-                      stop_after=stop_after, publish_to=publish_to)
+                      stop_after=stop_after, publish_to=publish_to, prune_data=prune_data)
 
 
 def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device: torch.device, *, seed: int,
            threads: int, val_dir, init_checkpoint, asset_options: dict, progress: bool, stop_after: int | None,
-           publish_to) -> Path | None:
+           publish_to, prune_data) -> Path | None:
     train = cfg["train"]
+    prune = cfg["generator"].get("prune", False)
+    if prune and (not init_checkpoint or prune_data is None):
+        raise ConfigError("variant key 'generator.prune' needs an init_checkpoint (the unpruned run to prune) and its "
+                          "training data (prune_data; `srrepro train --prune-data`), on which Eq. 8 is measured")
     final_path = out_dir / FINAL_MODEL
     distributed.local_batch(train["batch_size"], ranks)  # refuse an uneven split before anything happens
     _seed_everything(seed)
@@ -173,7 +180,8 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
                 run_state.remove_stale_temporaries(out_dir, *([Path(publish_to)] if publish_to else []))
                 manifest = run_manifest(cfg, seed, threads, device, describe_data(data_dir), val_dir, init_checkpoint,
                                         asset_options, perceptual_source, prior_source=prior_source,
-                                        world_size=ranks.size, precision=precision)
+                                        world_size=ranks.size, precision=precision,
+                                        prune_data=describe_data(prune_data) if prune else None)
                 checkpoint, state = _open_run(out_dir, manifest) or (None, None)
                 opened = {"checkpoint": checkpoint and str(checkpoint),
                           "finished": state is not None and state["iteration"] >= train["iterations"]
@@ -191,16 +199,13 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         if state is not None:
             nets.model.load_state_dict(state["nets"]["model"])  # before the optimisers: rebuilds pruned blocks
         else:
-            prune = cfg["generator"].get("prune", False)
-            if prune and not init_checkpoint:
-                raise ConfigError("variant key 'generator.prune' needs an init_checkpoint (the unpruned run to prune)")
             fresh = ({k: v.detach().clone() for k, v in nets.model.state_dict().items()}
                      if prune and train["prune_weights"] == "scratch" else None)
             if init_checkpoint:
                 load_init_weights(nets, Path(init_checkpoint))
             pruning = None
             if prune:
-                pruning = prune_for_training(cfg, nets.model, sampler, device, fresh)
+                pruning = prune_for_training(cfg, nets.model, prune_data, seed, device, fresh)
             elif isinstance(nets.model, SPSAGenerator) and not is_dense(nets.model):
                 pruning = {"source": "init_checkpoint", **pruning_stats(nets.model)}
             if ranks.main:

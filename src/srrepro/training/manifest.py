@@ -51,14 +51,19 @@ def _git_commit() -> str | None:
 
 
 def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, asset_options, perceptual_source,
-                 pruning=None, prior_source=None, world_size: int = 1, precision: dict | None = None) -> dict:
+                 pruning=None, prior_source=None, world_size: int = 1, precision: dict | None = None,
+                 prune_data=None) -> dict:
     """``data``: the training data as :func:`srrepro.training.patches.describe_data` gives it (a folder, a pool
-    (list) or {folder: ratio})."""
+    (list) or {folder: ratio}); ``prune_data``: so described, the data Eq. 8 is measured on (pruning runs only,
+    part of the run's identity)."""
+    fingerprints = {"train": data_fingerprint(data), "val": folder_fingerprint(val_dir) if val_dir else None}
+    if prune_data is not None:
+        fingerprints["prune"] = data_fingerprint(prune_data)
     return {
         "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
         "world_size": world_size, "precision": precision,
         "data_dir": data, "val_dir": str(val_dir) if val_dir else None,
-        "data_fingerprint": {"train": data_fingerprint(data), "val": folder_fingerprint(val_dir) if val_dir else None},
+        "data_fingerprint": fingerprints,
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}
                             if init_checkpoint else None),
         "git_commit": _git_commit(),

@@ -89,7 +89,7 @@ TRAIN_SETTINGS: dict[str, Setting] = {
                                     "inference"),
 }
 PRUNE_SETTINGS: dict[str, Setting] = {
-    "prune_batches": Setting(8, _POSITIVE_INT, "batches (of batch_size LR crops) on which Eq. 8 is measured"),
+    "prune_batches": Setting(8, _POSITIVE_INT, "batches (of batch_size LR crops) of the pruned run's training data on which Eq. 8 is measured"),
     "prune_threshold": Setting(0.05, {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
                                "keep all of a layer's connections when the two 2-means class means differ by less "
                                "than this (relative to the higher mean)"),
