@@ -234,10 +234,8 @@ def _python_descendant(root: int, marker: str) -> int:
     return found[0]
 
 
-def test_killed_snakemake_and_killed_training_job(tmp_path):
-    """kill -9 of Snakemake leaves its training job running: after --unlock a rerun refuses the busy run folder,
-    naming the trainer's PID, instead of training beside it; after kill -9 of the trainer a rerun takes the folder
-    over and resumes from the last checkpoint, and the log holds every iteration once."""
+def _one_training_job(tmp_path: Path) -> Path:
+    """A configuration with one training job (rrdb_psnr, seed 0, 400 tiny iterations, a checkpoint every 20)."""
     config = _demo_config()
     config = {k: v for k, v in config.items() if not k.startswith("_")}
     config.update(seeds=[0], data=dict(config["data"], validation=None))
@@ -247,7 +245,45 @@ def test_killed_snakemake_and_killed_training_job(tmp_path):
              "milestones": [1000], "keep_checkpoints": 50, "log_every": 10}
     config["variants"] = {"rrdb_psnr": {"label": "RRDB_PSNR", "procedure": "psnr",
                                         "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8}, "train": train}}
-    config_path = _write(config, tmp_path / "resume.yaml")
+    return _write(config, tmp_path / "resume.yaml")
+
+
+def test_a_second_snakemake_nolock_into_a_busy_run_leaves_the_first_jobs_log(tmp_path):
+    """Two real Snakemake processes, the second with --nolock, start the same training job: the second's trainer is
+    refused (on its stderr, naming the owner) before it opens the job log, so the first job's log stays whole."""
+    args = ["results/models/rrdb_psnr/seed0/model.pt", "--cores", "1", "--configfile",
+            str(_one_training_job(tmp_path))]
+    run_dir, job_log = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0", tmp_path / "logs" / "train" / "rrdb_psnr-s0.log"
+    first = subprocess.Popen(SNAKEMAKE + ["-s", str(REPO / "Snakefile"), *args], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((run_dir / "checkpoints").glob("*.pt")):
+        assert first.poll() is None, "snakemake stopped before the first checkpoint"
+        time.sleep(0.2)
+    trainer = _python_descendant(first.pid, "srrepro.cli train")
+    os.kill(trainer, signal.SIGSTOP)  # holds the folder, and does not finish while the second run tries
+    try:
+        owners_log = job_log.read_bytes()
+        second = _run(["--nolock", *args], cwd=tmp_path, check=False)
+        assert second.returncode != 0
+        refusal = f"error: run folder {run_dir.relative_to(tmp_path)} is in use by process {trainer}"
+        assert refusal in second.stderr and "Traceback" not in second.stderr, second.stderr[-3000:]
+        assert job_log.read_bytes() == owners_log != b""
+    finally:
+        os.kill(trainer, signal.SIGCONT)
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    log = job_log.read_bytes().decode()  # as written (tqdm's carriage returns kept)
+    assert log.startswith(owners_log.decode()) and "final model: results/models/rrdb_psnr/seed0/model.pt" in log
+    assert "in use by process" not in log and (tmp_path / args[0]).exists()
+
+
+def test_killed_snakemake_and_killed_training_job(tmp_path):
+    """kill -9 of Snakemake leaves its training job running: after --unlock a rerun refuses the busy run folder,
+    naming the trainer's PID, instead of training beside it, and leaves the trainer's log alone; after kill -9 of the
+    trainer a rerun takes the folder over and resumes from the last checkpoint, and the log holds every iteration
+    once."""
+    config_path = _one_training_job(tmp_path)
     target = "results/models/rrdb_psnr/seed0/model.pt"
     run_dir = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0"
     job_log = tmp_path / "logs" / "train" / "rrdb_psnr-s0.log"
@@ -265,11 +301,12 @@ def test_killed_snakemake_and_killed_training_job(tmp_path):
     os.kill(trainer, signal.SIGSTOP)  # the orphan lives on; stopped so that it does not finish meanwhile
     try:
         _run(["--unlock", *args], cwd=tmp_path)
+        owners_log = job_log.read_bytes()
         busy = _run(args, cwd=tmp_path, check=False)
         assert busy.returncode != 0
-        log = job_log.read_text(errors="replace")
-        assert f"error: run folder {run_dir.relative_to(tmp_path)} is in use by process {trainer}" in log, log[-2000:]
-        assert "Traceback" not in log
+        refusal = f"error: run folder {run_dir.relative_to(tmp_path)} is in use by process {trainer}"
+        assert refusal in busy.stderr and "Traceback" not in busy.stderr, busy.stderr[-3000:]
+        assert job_log.read_bytes() == owners_log != b""  # the refused job neither emptied nor wrote the owner's log
     finally:
         os.kill(trainer, signal.SIGKILL)
     assert not (tmp_path / target).exists()

@@ -10,6 +10,7 @@ an output file that is a folder) are refused by argparse with one line naming th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -203,13 +204,28 @@ def _training_data(args, option: str = "data"):
     return dict(zip(folders, ratios))
 
 
-def cmd_train(args) -> None:
-    from srrepro.training import train_variant
+def _output_to(log: str) -> None:
+    """From now on, this process's stdout and stderr (Python's and native libraries') go to ``log``, emptied first."""
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.dup2(fd, sys.stdout.fileno())
+    os.dup2(fd, sys.stderr.fileno())
+    os.close(fd)
 
-    final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
-                          threads=args.threads, val_dir=args.val, init_checkpoint=args.init, asset_options=_asset_options(args),
-                          publish_to=args.out, prune_data=_training_data(args, "prune_data"))
-    if os.environ.get("RANK", "0") == "0":  # every rank of a torchrun job returns it
+
+def cmd_train(args) -> None:
+    from srrepro.training import run_state, train_variant
+
+    main_rank = os.environ.get("RANK", "0") == "0"  # every rank of a torchrun job runs this; rank 0 owns the folder
+    with contextlib.ExitStack() as owner:
+        if main_rank:  # the run folder first, then its log: a trainer refused here leaves the owner's log alone
+            owner.enter_context(run_state.claim(Path(args.run_dir), then=args.log and (lambda: _output_to(args.log))))
+        final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
+                              threads=args.threads, val_dir=args.val, init_checkpoint=args.init,
+                              asset_options=_asset_options(args), publish_to=args.out, prune_data=_training_data(args, "prune_data"))
+    if main_rank:
         print(f"final model: {final}")
 
 
@@ -385,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--val", help="prepared validation dataset folder")
     p.add_argument("--init", help="checkpoint initialising the generator (e.g. the PSNR-oriented model)")
+    p.add_argument("--log", type=_output_file, help="write stdout and stderr to this file, emptied once the run folder "
+                   "is owned (a trainer refused a busy folder says so on stderr and leaves the file alone)")
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_train)
 
@@ -460,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Arguments naming what a command writes: files (written beside, then renamed) and folders (filled; an out_dir is
 # staged beside itself). Checked writable before the work starts, so that a long job does not end in a
 # PermissionError after its last image.
-_OUTPUT_FILES = ("out", "md", "csv", "html", "png", "json", "manifest")
+_OUTPUT_FILES = ("out", "md", "csv", "html", "png", "json", "manifest", "log")
 _OUTPUT_FOLDERS = ("out_dir", "run_dir", "sr_root")
 
 

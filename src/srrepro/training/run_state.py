@@ -44,15 +44,24 @@ def note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+_HELD: set[Path] = set()  # run folders this process owns
+
+
 @contextlib.contextmanager
-def claim(out_dir: Path) -> Iterator[None]:
+def claim(out_dir: Path, then=None) -> Iterator[None]:
     """Own ``out_dir`` for the duration: an exclusive ``flock`` on ``run.lock``, which holds this process's PID,
     host and start time while it trains.
 
     A live owner (the kernel holds its lock until it exits, even after ``kill -9``; NFS passes locks to the server)
     makes this raise :class:`RunFolderBusy` naming its PID, host and the folder. The lock of a dead owner is gone:
     this process takes over and says so. The file itself stays (deleting it would let two processes lock two files).
+    ``then``: called once the lock is held, before anything is said (the CLI opens the job's log there, so that a
+    process refused here never touches the owner's log). A process already owning ``out_dir`` claims it again freely.
     """
+    out_dir = Path(out_dir)
+    if out_dir.resolve() in _HELD:
+        yield
+        return
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -68,15 +77,19 @@ def claim(out_dir: Path) -> Iterator[None]:
                     f"(kill {holder.get('pid', '<pid>')} on that host) and run again") from None
             raise SrreproError(f"cannot lock {path}: {err.strerror}; the run folder must be on a file system "
                                "with file locks") from None
+        if then is not None:
+            then()
         previous = _lock_holder(fd)
         if previous:
             note(f"taking over run folder {out_dir} from process {previous.get('pid')} on host "
                  f"{previous.get('host')}, which ended without releasing it")
         _write_lock(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+        _HELD.add(out_dir.resolve())
         try:
             yield
         finally:
+            _HELD.discard(out_dir.resolve())
             _write_lock(fd, "")
     finally:
         os.close(fd)  # releases the lock
