@@ -48,7 +48,8 @@ def load_pairs(mirror: Path, limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
     found = sorted(folder.glob("img_*_SRF_4_HR.png"))[:limit]
     if not found:
         raise SystemExit(f"bench_metrics: no BSD100 image to time: {folder} holds no img_*_SRF_4_HR.png; --mirror must "
-                         f"be the folder that holds SelfExSR/ (got {mirror})" + ("" if limit > 0 else ", and --limit ≥ 1"))
+                         f"be the folder that holds SelfExSR/ (got {mirror})"
+                         + ("" if limit > 0 else ", and --limit ≥ 1"))
     pairs = []
     for hr_path in found:
         lr = read_image(hr_path.with_name(hr_path.name.replace("_HR", "_LR")))

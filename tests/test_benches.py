@@ -29,11 +29,11 @@ def test_every_bench_refuses_an_empty_input_naming_the_path(mirror_dir, tmp_path
     """A mirror one level off (too deep for bench_metrics, too high for bench_released) or an empty benchmark folder
     times nothing: one line naming the path read, exit status 1, no table of zeros."""
     too_deep = mirror_dir / "SelfExSR"
+    bsd100 = too_deep / "SelfExSR" / "BSD100" / "image_SRF_4"
     refusals = {
         "bench_metrics.py": (["--mirror", str(too_deep)],
-                             f"bench_metrics: no BSD100 image to time: {too_deep / 'SelfExSR' / 'BSD100' / 'image_SRF_4'} "
-                             f"holds no img_*_SRF_4_HR.png; --mirror must be the folder that holds SelfExSR/ (got "
-                             f"{too_deep})"),
+                             f"bench_metrics: no BSD100 image to time: {bsd100} holds no img_*_SRF_4_HR.png; --mirror "
+                             f"must be the folder that holds SelfExSR/ (got {too_deep})"),
         "bench_released.py": (["--mirror", str(mirror_dir), "--sets", "Set5", "Set14"],
                               f"bench_released: no LR image to time: none of Set5, Set14 has "
                               f"<set>/image_SRF_4/*_SRF_4_LR.png in {mirror_dir}; --mirror must be the SelfExSR folder "

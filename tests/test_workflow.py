@@ -253,7 +253,8 @@ def test_a_second_snakemake_nolock_into_a_busy_run_leaves_the_first_jobs_log(tmp
     refused (on its stderr, naming the owner) before it opens the job log, so the first job's log stays whole."""
     args = ["results/models/rrdb_psnr/seed0/model.pt", "--cores", "1", "--configfile",
             str(_one_training_job(tmp_path))]
-    run_dir, job_log = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0", tmp_path / "logs" / "train" / "rrdb_psnr-s0.log"
+    run_dir = tmp_path / "results" / "train" / "rrdb_psnr" / "seed0"
+    job_log = tmp_path / "logs" / "train" / "rrdb_psnr-s0.log"
     first = subprocess.Popen(SNAKEMAKE + ["-s", str(REPO / "Snakefile"), *args], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300

@@ -224,7 +224,8 @@ def cmd_train(args) -> None:
             owner.enter_context(run_state.claim(Path(args.run_dir), then=args.log and (lambda: _output_to(args.log))))
         final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
                               threads=args.threads, val_dir=args.val, init_checkpoint=args.init,
-                              asset_options=_asset_options(args), publish_to=args.out, prune_data=_training_data(args, "prune_data"))
+                              asset_options=_asset_options(args), publish_to=args.out,
+                              prune_data=_training_data(args, "prune_data"))
     if main_rank:
         print(f"final model: {final}")
 

@@ -207,8 +207,8 @@ def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
             try:
                 write_image(stage / f"{path.stem}.png", upscaler(read_image(path)))
             except DiskFull as err:  # name the output, not the staging folder
-                raise DiskFull(Path(out_dir) / f"{path.stem}.png", err.needed, err.free,
-                               f"{out_dir} is unchanged; free some space there and run the same command again") from None
+                raise DiskFull(Path(out_dir) / f"{path.stem}.png", err.needed, err.free, f"{out_dir} is unchanged; "
+                               f"free some space there and run the same command again") from None
             print(f"[{index}/{len(paths)}] {prefix}{path.name}", file=sys.stderr, flush=True)
         elapsed = time.perf_counter() - start
         timing = {"images": len(paths), "seconds": elapsed, "seconds_per_image": elapsed / len(paths),
