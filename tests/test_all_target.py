@@ -50,7 +50,7 @@ def _config(mirror: Path, assets: Path) -> dict:
     config["released"] = {"models": ["esrgan"]}  # offline: evaluated as n/a, with the command that fetches it
     config["reports"].update(
         datasets={"Set5": "Set5", "Set14": "Set5", "Urban100": None}, tradeoff_dataset="Set5", split_dataset="Set5",
-        timing_dataset="Set5", splits={}, curves={"FASRGAN": "fasrgan"}, qualitative={"dataset": "Set5", "crop": 32},
+        timing_dataset="Set5", splits={}, curves={"FASRGAN": "fasrgan"}, qualitative={"images": [{"dataset": "Set5", "image": "img_001"}], "crop": 32},
     )
     config["variants"] = {
         "esrgan": {"label": "ESRGAN", "procedure": "ragan", "generator": rrdb,

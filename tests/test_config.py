@@ -103,6 +103,15 @@ def _set(path: str, value):
      "add it there"),
     (lambda config: config["reports"]["datasets"].update({"OST Fig. 11": "OST300_fig12"}),
      "config key 'reports.datasets.OST Fig. 11': 'OST300_fig12' is not in data.test (nor a subset: OST300_fig11)"),
+    (_set("reports.qualitative.images", None),
+     "config key 'reports.qualitative.images' is not set, so the figure shows the paper's images (FASRGAN Figs. "
+     "6-8), but their datasets DIV2K_valid, Urban100, Set14, PIRM_val, Manga109 are not in data.test; add them there "
+     "or name the images to show"),
+    (_set("reports.qualitative.images", [{"dataset": "Set14", "image": "img_001"}]),
+     "config key 'reports.qualitative.images[0]': dataset 'Set14' of image 'img_001' is not in data.test; add it "
+     "there"),
+    (_set("reports.qualitative.images", [{"dataset": "demo_test", "image": "astronaut", "at": [3]}]),
+     "config key 'reports.qualitative.images.0.at': [3] is too short"),
     (_set("variants.spsagan_rrsb_psnr.init_from", "released:rrdb_psnr"),
      "config key 'variants.spsagan_rrsb_psnr.init_from': 'released:rrdb_psnr' is no variant of this configuration; "
      "a pruning variant (generator.prune) starts from a trained variant, on whose training data the pruning is "

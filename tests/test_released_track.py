@@ -46,7 +46,7 @@ def released_run(mirror_dir, asset_cache, tmp_path_factory) -> Path:
                   released={"models": list(RELEASED_MODELS), "unverified_files": files})
     config["paths"]["assets"] = str(asset_cache)
     config["reports"].update(datasets={"Set5": "Set5"}, tradeoff_dataset="Set5", split_dataset="Set5",
-                             timing_dataset="Set5", splits={}, curves={}, qualitative={"dataset": "Set5", "crop": 32})
+                             timing_dataset="Set5", splits={}, curves={}, qualitative={"images": [{"dataset": "Set5", "image": "img_001"}], "crop": 32})
     (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--configfile", "config.yaml",

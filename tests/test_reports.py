@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -216,6 +217,42 @@ def test_spsagan_ablation_is_judged_on_fig11_images_and_metrics():
     cell = demo[(demo["dataset"] == "OST Fig. 11") & (demo["method"] == "ESRGAN")].iloc[0]
     assert math.isnan(cell["ours_mean"]) and "'OST Fig. 11' is not available" in cell["note"]
     assert set(judge_claims(spec, demo)["ours"]) == {UNKNOWN}
+
+
+def test_qualitative_figure_shows_the_named_images_at_the_named_crops(tmp_path):
+    """reports.qualitative.images: each named image of its dataset, cut at ``at`` (else its most textured block),
+    from HR and every model; a name the dataset lacks is an n/a panel saying so."""
+    from srrepro.imaging.images import write_image
+    from srrepro.reporting.figures import CROP_CELL, crop_grid_shape, crop_panels, figure_crops
+
+    rng = np.random.default_rng(0)
+    images = {}
+    for dataset, stems in (("Set14", ("img_001", "img_002")), ("Manga109", ("OhWareraRettouSeitokai",))):
+        for stem in stems:
+            hr = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
+            hr[30:, :] = 128  # flat: the most textured 16-px block is above
+            images[dataset, stem] = hr
+            write_image(tmp_path / dataset / "HR" / f"{stem}.png", hr)
+            write_image(tmp_path / "sr" / dataset / f"{stem}.png", 255 - hr)
+    items = [{"figure": "Fig. 7", "dataset": "Set14", "image": "img_002", "at": [20, 8]},
+             {"figure": "Fig. 8", "dataset": "Manga109", "image": "OhWareraRettouSeitokai"},
+             {"dataset": "Set14", "image": "baboon"}]
+    items = [{**item, "hr_dir": tmp_path / item["dataset"] / "HR",
+              "sr_dirs": {"ESRGAN (seed 0)": tmp_path / "sr" / item["dataset"]}} for item in items]
+    groups, places = crop_panels(items, 16)
+    (hr_label, hr_crop), (sr_label, sr_crop) = groups[0]
+    assert hr_label == "Fig. 7: Set14/img_002 — HR" and sr_label == "ESRGAN (seed 0)"
+    assert np.array_equal(hr_crop, images["Set14", "img_002"][20:36, 8:24])
+    assert np.array_equal(sr_crop, 255 - images["Set14", "img_002"][20:36, 8:24])
+    manga = images["Manga109", "OhWareraRettouSeitokai"]
+    top, left = map(int, re.search(r"at \((\d+), (\d+)\), most textured", places[1]).groups())
+    assert top + 16 <= 30 and np.array_equal(groups[1][0][1], manga[top:top + 16, left:left + 16])
+    assert groups[2] == [("Set14/baboon: n/a, no image 'baboon' in Set14 (reports.qualitative.images)", None)]
+    figure_crops(items, 16, tmp_path / "crops.png", "scale")
+    columns, rows = crop_grid_shape(2, [2, 2, 1])
+    assert (columns, rows) == (2, 3)
+    with Image.open(tmp_path / "crops.png") as img:
+        assert img.size == (round(CROP_CELL[0] * columns * DPI), round(CROP_CELL[1] * rows * DPI))
 
 
 def test_fig5_labels_do_not_overlap(tmp_path):

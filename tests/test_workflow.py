@@ -52,7 +52,7 @@ def _tiny_config(mirror: Path, workdir: Path) -> dict:
     config["paths"]["assets"] = str(Path(os.environ.get("SRREPRO_ASSET_CACHE", REPO / ".cache" / "assets")))
     config["reports"].update(
         datasets={"Set5": "Set5", "Urban100": None}, tradeoff_dataset="Set5", split_dataset="Set5",
-        timing_dataset="Set5", splits={}, curves={"FASRGAN": "fasrgan"}, qualitative={"dataset": "Set5", "crop": 32},
+        timing_dataset="Set5", splits={}, curves={"FASRGAN": "fasrgan"}, qualitative={"images": [{"dataset": "Set5", "image": "img_001"}], "crop": 32},
     )
     config = {k: v for k, v in config.items() if not k.startswith("_")}
     config["variants"] = {

@@ -193,12 +193,29 @@ def _reference_problems(config: dict) -> list[str]:
     for key in ("tradeoff_dataset", "split_dataset", "timing_dataset"):
         if key in reports and reports[key] not in tested:
             problems.append(f"config key 'reports.{key}': '{reports[key]}' is not in data.test")
-    if reports.get("qualitative", {}).get("dataset", next(iter(tested))) not in tested:
-        problems.append("config key 'reports.qualitative.dataset': not in data.test")
+    if "images" in reports.get("qualitative", {}):
+        problems += [f"config key 'reports.qualitative.images[{index}]': dataset '{item['dataset']}' of image "
+                     f"'{item['image']}' is not in data.test; add it there"
+                     for index, item in enumerate(qualitative_images(config)) if item["dataset"] not in tested]
+    elif missing := list(dict.fromkeys(i["dataset"] for i in qualitative_images(config) if i["dataset"] not in tested)):
+        problems.append(f"config key 'reports.qualitative.images' is not set, so the figure shows the paper's images "
+                        f"(FASRGAN Figs. 6-8), but their datasets {', '.join(missing)} are not in data.test; add them "
+                        f"there or name the images to show")
     for name, path in config.get("assets", {}).get("local", {}).items():
         if not Path(path).expanduser().exists():
             problems.append(f"config key 'assets.local.{name}': {path} does not exist")
     return problems
+
+
+def qualitative_images(config: dict) -> list[dict]:
+    """The images of the qualitative figure: ``reports.qualitative.images``, else the paper's (FASRGAN Figs. 6-8,
+    :data:`srrepro.reporting.table_specs.PAPER_CROPS`), each {figure?, dataset, image, at?}."""
+    from srrepro.reporting.table_specs import PAPER_CROPS
+
+    images = config.get("reports", {}).get("qualitative", {}).get("images")
+    if images is not None:
+        return images
+    return [{"figure": figure, "dataset": dataset, "image": image} for figure, dataset, image in PAPER_CROPS]
 
 
 def asset_file(config: dict, name: str) -> Path | None:

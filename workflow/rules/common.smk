@@ -1,7 +1,7 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
-from srrepro.config import smoke_overrides, smoke_prepare_options, workflow_asset_files
+from srrepro.config import qualitative_images, smoke_overrides, smoke_prepare_options, workflow_asset_files
 from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX, model_id
 from srrepro.reporting.table_specs import (FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, protocol_metrics,
                                           recognition_models)
@@ -221,8 +221,8 @@ def figure_inputs(wildcards):
     if wildcards.figure == "fig9":
         variants = [v for v in REPORT.get("curves", {}).values() if v in VARIANTS]
         return [f"{RESULTS}/models/{v}/seed{s}/model.pt" for v in variants for s in SEEDS]
-    dataset = REPORT["qualitative"]["dataset"]
-    return [f"{DATA}/{dataset}"] + [f"{RESULTS}/sr/{m}" for m in ["bicubic"] + trained_models()]
+    datasets = dict.fromkeys(item["dataset"] for item in qualitative_images(config))
+    return [f"{DATA}/{dataset}" for dataset in datasets] + [f"{RESULTS}/sr/{m}" for m in ["bicubic"] + trained_models()]
 
 
 def figure_spec(figure):
@@ -234,14 +234,16 @@ def figure_spec(figure):
     elif figure == "fig9":
         spec = {"val_logs": _curve_logs()}
     else:
-        dataset = REPORT["qualitative"]["dataset"]
         names = labels()
-        sr_dirs = {
-            (names[m] if m == "bicubic" else f"{names[m.rsplit('-s', 1)[0]]} (seed {m.rsplit('-s', 1)[1]})"): f"{RESULTS}/sr/{m}/{dataset}"
+        shown = {
+            m: names[m] if m == "bicubic" else f"{names[m.rsplit('-s', 1)[0]]} (seed {m.rsplit('-s', 1)[1]})"
             for m in ["bicubic"] + trained_models()
             if m == "bicubic" or m.endswith(f"-s{SEEDS[0]}")
         }
-        spec = {"hr_dir": f"{DATA}/{dataset}/HR", "sr_dirs": sr_dirs, "crop": REPORT["qualitative"]["crop"]}
+        images = [{**item, "hr_dir": f"{DATA}/{item['dataset']}/HR",
+                   "sr_dirs": {label: f"{RESULTS}/sr/{m}/{item['dataset']}" for m, label in shown.items()}}
+                  for item in qualitative_images(config)]
+        spec = {"images": images, "crop": REPORT["qualitative"]["crop"]}
     return json.dumps(spec)
 
 

@@ -183,27 +183,37 @@ def split_plot(points: pd.DataFrame, path: str | Path, title: str, note: str) ->
     plt.close(fig)
 
 
-def crop_grid(crops: list[tuple[str, np.ndarray]], path: str | Path, title: str, note: str = "") -> None:
-    """Figs. 4/6/7: labelled crops side by side (HR first); ``note`` is printed, wrapped, under the grid."""
-    columns, rows = crop_grid_shape(len(crops))
+def crop_grid(groups: list[list[tuple[str, np.ndarray | None]]], path: str | Path, title: str,
+              note: str = "") -> None:
+    """Figs. 4/6-8: per image, its labelled crops side by side (HR first), each image starting a row; a crop that is
+    None is an n/a panel whose label says why. ``note`` is printed, wrapped, under the grid."""
+    columns, rows = crop_grid_shape(max(map(len, groups)), [len(g) for g in groups])
     size = (CROP_CELL[0] * columns, CROP_CELL[1] * rows)
     fig, axes = _figure(size, rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (label, crop) in zip(axes.flat, crops):
-        ax.imshow(crop, interpolation="nearest")
-        ax.set_title(textwrap.fill(label, 28), fontsize=8)
-    fig.suptitle(title)
+    row = 0
+    for group in groups:
+        for index, (label, crop) in enumerate(group):
+            ax = axes[row + index // columns, index % columns]
+            if crop is None:
+                ax.text(0.5, 0.5, textwrap.fill(label, 30), ha="center", va="center", fontsize=8, wrap=True)
+            else:
+                ax.imshow(crop, interpolation="nearest")
+                ax.set_title(textwrap.fill(label, 28), fontsize=8)
+        row += math.ceil(len(group) / columns)
+    fig.suptitle(textwrap.fill(title, int(size[0] * 15)), fontsize=9)
     if note:
         _note(fig, note, size[0])
     _save(fig, path)
     plt.close(fig)
 
 
-def crop_grid_shape(count: int) -> tuple[int, int]:
-    """(columns, rows) of the crop grid for ``count`` crops (HR included)."""
+def crop_grid_shape(count: int, groups: list[int] | None = None) -> tuple[int, int]:
+    """(columns, rows) of the crop grid: ``count`` crops (HR included) of one image, or of each image whose crop
+    counts ``groups`` lists (each image starts a row)."""
     columns = min(4, count)
-    return columns, math.ceil(count / columns)
+    return columns, sum(math.ceil(n / columns) for n in (groups or [count]))
 
 
 def figure_tradeoff(summary_csv, dataset: str, labels: dict[str, str], png: str | Path, note: str) -> None:
@@ -248,20 +258,39 @@ def figure_split(summary_csv, dataset: str, splits: dict[str, str], png: str | P
     split_plot(pd.DataFrame(rows, columns=columns), png, f"E/G split of Fs-SRGAN on {dataset} (Fig. 13)", note)
 
 
-def figure_crops(hr_dir, sr_dirs: dict[str, str | Path], crop: int, png: str | Path, scale_note: str) -> None:
-    """Figs. 4/6/7: the same crop of the first test image from HR and every model, side by side.
+def figure_crops(images: list[dict], crop: int, png: str | Path, scale_note: str) -> None:
+    """Figs. 6-8: for each image (``reports.qualitative.images``: figure, dataset, image, at) the same crop from HR
+    and every model, side by side.
 
-    The crop is centred on the HR image's most textured ``crop``-sized block (largest Y variance), where the
-    methods differ most.
+    Each item of ``images`` also carries ``hr_dir`` and ``sr_dirs`` (model label → folder of that dataset's SR
+    images). The crop's top-left HR pixel is ``at`` when given, else the HR image's most textured
+    ``crop``-sized block (largest Y variance), where the methods differ most. An image the dataset lacks is an n/a
+    panel naming it.
     """
-    hr_path = list_images(hr_dir)[0]
-    hr = read_image(hr_path)
-    top, left = _textured_block(hr, crop)
-    cut = lambda img: img[top : top + crop, left : left + crop]  # noqa: E731
-    crops = [("HR", cut(hr))]
-    for label, folder in sr_dirs.items():
-        crops.append((label, cut(read_image(Path(folder) / f"{hr_path.stem}.png"))))
-    crop_grid(crops, png, f"{hr_path.stem}: {crop}x{crop} crop at ({top}, {left}), most textured block", scale_note)
+    groups, places = crop_panels(images, crop)
+    crop_grid(groups, png, f"{crop}x{crop} crops (top, left in HR pixels): {'; '.join(places) or 'none'}",
+              scale_note)
+
+
+def crop_panels(images: list[dict], crop: int) -> tuple[list[list[tuple[str, np.ndarray | None]]], list[str]]:
+    """The panels of :func:`figure_crops`: per image, (label, crop) of HR and of every model (one (reason, None) when
+    the dataset lacks the image), and where each crop was taken."""
+    groups, places = [], []
+    for item in images:
+        name = f"{item.get('figure') + ': ' if item.get('figure') else ''}{item['dataset']}/{item['image']}"
+        hr_path = next((p for p in list_images(item["hr_dir"]) if p.stem == item["image"]), None)
+        if hr_path is None:
+            groups.append([(f"{name}: n/a, no image '{item['image']}' in {item['dataset']} "
+                            f"(reports.qualitative.images)", None)])
+            continue
+        hr = read_image(hr_path)
+        top, left = item.get("at") or _textured_block(hr, crop)
+        top, left = min(top, max(0, hr.shape[0] - crop)), min(left, max(0, hr.shape[1] - crop))  # inside the image
+        places.append(f"{name} at ({top}, {left}){'' if item.get('at') else ', most textured block'}")
+        cut = lambda img: img[top : top + crop, left : left + crop]  # noqa: E731
+        groups.append([(f"{name} — HR", cut(hr))] + [
+            (label, cut(read_image(Path(folder) / f"{hr_path.stem}.png"))) for label, folder in item["sr_dirs"].items()])
+    return groups, places
 
 
 def _textured_block(img: np.ndarray, size: int) -> tuple[int, int]:
@@ -286,6 +315,6 @@ def build_figure(name: str, spec: dict, png: str | Path, note: str) -> None:
     elif name == "fig13":
         figure_split(spec["summary"], spec["dataset"], spec["splits"], png, note)
     elif name == "qualitative":
-        figure_crops(spec["hr_dir"], spec["sr_dirs"], spec["crop"], png, note)
+        figure_crops(spec["images"], spec["crop"], png, note)
     else:
         raise KeyError(f"unknown figure '{name}'; known: {', '.join(FIGURES)}")

@@ -393,8 +393,19 @@ FIGURE_CAPTIONS = {
             "cannot be computed).",
     "fig13": "FASRGAN Fig. 13: PSNR and LPIPS of Fs-SRGAN against how its RRDBs are split between the shared "
              "extractor E and the generator trunk G.",
-    "qualitative": "FASRGAN Figs. 4/6/7: the same crop from the HR image and from every model, side by side.",
+    "qualitative": "FASRGAN Figs. 6-8: for each image the paper shows (reports.qualitative.images), the same crop "
+                   "from the HR image and from every model, side by side.",
 }
+# The images FASRGAN's Figs. 6-8 show (Sec. IV-D), as (figure, dataset, file stem of our prepared copy): the default
+# of reports.qualitative.images. The crops' positions are not in the text.
+PAPER_CROPS = (
+    ("Fig. 6", "DIV2K_valid", "0828"),
+    ("Fig. 6", "Urban100", "img_093"),
+    ("Fig. 7", "Set14", "img_001"),  # 'baboon' (SelfExSR's numbering)
+    ("Fig. 7", "DIV2K_valid", "0812"),
+    ("Fig. 8", "PIRM_val", "57"),  # '57': PIRM's images are numbered; the text does not say val or test
+    ("Fig. 8", "Manga109", "OhWareraRettouSeitokai"),
+)
 FIGURES = tuple(FIGURE_CAPTIONS)
 # Table III rows we compute: the variants whose SR images ResNet-50 classifies (besides 'hr' and 'bicubic').
 RECOGNITION_VARIANTS = tuple(r.variant for r in TABLES["table3"].rows if r.variant not in (None, "hr", "bicubic"))
