@@ -154,7 +154,7 @@ def test_paper_tables(project):
     assert "not replicated" in long[long["method"] == "EnhanceNet"].iloc[0]["note"]
     assert "variant 'srgan' is not part of this configuration" in long[long["method"] == "SRGAN"].iloc[0]["note"]
     # Claims: LPIPS and PI on Set5, and on each paper dataset not evaluated here (Urban100, BSD100, DIV2K, PIRM val)
-    assert len(claims) == 2 * 5
+    assert claims["claim"].str.match(r"FASRGAN has lower (LPIPS|PI) than ESRGAN on ").sum() == 2 * 5
     lpips = claims[claims["claim"] == "FASRGAN has lower LPIPS than ESRGAN on Set5"].iloc[0]
     means = _summary(root)
     gain = means[("esrgan", "lpips")] - means[("fasrgan", "lpips")]  # one seed: no noise estimate
