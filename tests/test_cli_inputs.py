@@ -88,6 +88,41 @@ def test_output_folder_inside_the_input_is_allowed(tmp_path, capsys):
     assert snapshot(data) == before
 
 
+def test_upscale_into_a_folder_of_another_model_is_refused_or_replaced_whole(tmp_path, capsys):
+    """The issue's case: bicubic into mix/, then a model on fewer images into mix/. Refused without --overwrite
+    (mix/ untouched); with it, mix/ holds the model's image and timing record only, and evaluating it measures the
+    model alone."""
+    lr = write_images(tmp_path / "lr", count=2)
+    lr1 = tmp_path / "lr1"
+    lr1.mkdir()
+    (lr1 / "img_0.png").write_bytes((lr / "img_0.png").read_bytes())
+    model = tiny_model(tmp_path / "model.pt")
+    mix = tmp_path / "mix"
+    assert run(capsys, "upscale", lr, mix, "--model", "bicubic")[0] == 0
+    before = snapshot(mix)
+    assert sorted(before) == ["img_0.png", "img_1.png", "timing.json"]
+
+    status, line = run(capsys, "upscale", lr1, mix, "--model", tmp_path / "model.pt")
+    assert status == 1 and line == (f"srrepro upscale: error: output folder {mix} already holds 3 files (img_0.png, "
+                                    f"...), from another run or model; name a new or empty folder, or pass "
+                                    f"--overwrite to replace it")
+    assert snapshot(mix) == before
+
+    assert run(capsys, "upscale", lr1, mix, "--model", tmp_path / "model.pt", "--overwrite")[0] == 0
+    assert sorted(p.name for p in mix.iterdir()) == ["img_0.png", "timing.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+    expected = upscale(model, np.asarray(Image.open(lr1 / "img_0.png")))
+    np.testing.assert_array_equal(np.asarray(Image.open(mix / "img_0.png")), expected)
+    assert json.loads((mix / "timing.json").read_text())["images"] == 1
+
+    hr = tmp_path / "hr"  # the model's image as HR: evaluation finds that one image (SSIM 1), no stale one
+    hr.mkdir()
+    (hr / "img_0.png").write_bytes((mix / "img_0.png").read_bytes())
+    assert run(capsys, "evaluate", mix, hr, "--metrics", "ssim", "--out", tmp_path / "m.csv")[0] == 0
+    rows = pd.read_csv(tmp_path / "m.csv")
+    assert list(rows["image"]) == ["img_0"] and rows["value"].iloc[0] == pytest.approx(1.0)
+
+
 # upscale checks the model's scale --------------------------------------------------------------------------------
 
 def test_upscale_refuses_a_model_of_another_scale(tmp_path, capsys):

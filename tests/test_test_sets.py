@@ -78,3 +78,20 @@ def test_the_command_refuses_unpaired_model_options(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and "once per model" in err and "2 --model, 1 --name" in err and "Traceback" not in err
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_a_second_run_into_the_same_sr_folder_replaces_it_whole(mirror_dir, tmp_path):
+    """evaluate-model run again into the same --sr-root (by hand; Snakemake deletes a job's outputs first): each
+    set's folder is replaced whole, so a stale image of the first run cannot be measured with the second's."""
+    prepare_dataset("Set5", tmp_path / "Set5", 4, mirror=mirror_dir / "SelfExSR")
+    sr = tmp_path / "sr" / "Set5"
+    common = ["evaluate-model", "--model", "bicubic", "--name", "bicubic", "--dataset", f"Set5={tmp_path / 'Set5'}",
+              "--sr-root", str(tmp_path / "sr"), "--metrics", "psnr"]
+    assert main([*common, "--out", str(tmp_path / "first.csv")]) == 0
+    (sr / "stale.png").write_bytes(sorted(sr.glob("*.png"))[0].read_bytes())  # an image no run of this model wrote
+    assert main([*common, "--out", str(tmp_path / "second.csv")]) == 0
+    assert sorted(p.name for p in sr.iterdir()) == sorted(["timing.json", *(p.name for p in
+                                                                           (tmp_path / "Set5" / "HR").iterdir())])
+    second = pd.read_csv(tmp_path / "second.csv")
+    assert len(second) == 5 and "stale" not in set(second["image"])
+    assert second["value"].tolist() == pd.read_csv(tmp_path / "first.csv")["value"].tolist()

@@ -154,7 +154,7 @@ def cmd_upscale(args) -> None:
 
     _set_threads(args.threads)
     timing = upscale_folder(args.lr_dir, args.out_dir, args.model, scale=args.scale, tile=args.tile,
-                            asset_options=_asset_options(args), amp=args.amp)
+                            asset_options=_asset_options(args), amp=args.amp, overwrite=args.overwrite)
     print(f"upscaled {timing['images']} images with {args.model} in {timing['seconds']:.1f} s "
           f"({timing['seconds_per_image']:.3f} s/image)")
 
@@ -351,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", choices=("fp32", "bf16"), default="fp32",
                    help="bf16: run the generator under bf16 autocast (opt-in; published comparisons use fp32)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--overwrite", action="store_true", help="replace an output folder that holds files (it is "
+                   "replaced whole once every image is written; without this flag such a folder is refused)")
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_upscale)
 

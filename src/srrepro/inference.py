@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from srrepro.atomic import write_text
-from srrepro.errors import CheckpointError, DiskFull
+from srrepro.errors import CheckpointError, DiskFull, SrreproError
 from srrepro.imaging.images import check_output_folder, list_images, read_image, staged_folder, write_image
 from srrepro.imaging.matlab import imresize
 
@@ -192,16 +192,19 @@ def upscale(model: nn.Module, lr_uint8_rgb: np.ndarray, tile: int | None = None,
     return out
 
 
-def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
+def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "", overwrite: bool = False) -> dict:
     """Super-resolve every image of ``lr_dir`` with ``upscaler`` into ``out_dir/<stem>.png`` and write the timing
     record (images, seconds, seconds_per_image, threads) there as ``timing.json``; return it.
 
-    ``out_dir`` must not be or contain ``lr_dir``; it receives nothing unless every image succeeds.
+    ``out_dir`` must not be or contain ``lr_dir``. A non-empty ``out_dir`` is refused unless ``overwrite``: the images
+    are written into a staging folder that replaces ``out_dir`` whole once every image succeeds, so ``out_dir``
+    never holds two models' images (nor a timing record of other images), and is left as it was on failure.
     """
     paths = list_images(lr_dir)
     check_output_folder(lr_dir, out_dir)
+    check_replaceable(out_dir, overwrite)
     prefix = f"{label}: " if label else ""
-    with staged_folder(out_dir) as stage:
+    with staged_folder(out_dir, replace=True) as stage:
         start = time.perf_counter()
         for index, path in enumerate(paths, 1):
             try:
@@ -217,8 +220,18 @@ def upscale_with(upscaler: Upscaler, lr_dir, out_dir, label: str = "") -> dict:
     return timing
 
 
+def check_replaceable(out_dir, overwrite: bool) -> None:
+    """Refuse an output folder that holds files (another run's or model's) unless ``overwrite``."""
+    held = sorted(Path(out_dir).iterdir()) if Path(out_dir).is_dir() else []
+    if held and not overwrite:
+        raise SrreproError(f"output folder {out_dir} already holds {len(held)} files ({held[0].name}, ...), from "
+                           f"another run or model; name a new or empty folder, or pass --overwrite to replace it")
+
+
 def upscale_folder(lr_dir, out_dir, model: str, *, scale: int, tile: int | None = None,
-                   asset_options: dict | None = None, amp: str = "fp32") -> dict:
+                   asset_options: dict | None = None, amp: str = "fp32", overwrite: bool = False) -> dict:
     """Super-resolve every image of ``lr_dir`` with ``model`` (see :func:`load_upscaler`); see :func:`upscale_with`."""
+    check_output_folder(lr_dir, out_dir)  # before the model is loaded
+    check_replaceable(out_dir, overwrite)
     upscaler = load_upscaler(model, scale=scale, tile=tile, asset_options=asset_options, amp=amp)
-    return upscale_with(upscaler, lr_dir, out_dir)
+    return upscale_with(upscaler, lr_dir, out_dir, overwrite=overwrite)

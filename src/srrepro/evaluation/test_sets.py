@@ -2,7 +2,8 @@
 
 The model and each metric's networks are loaded once for all sets, and the metric networks once for all the models
 of one process (:func:`evaluate_models`), which is what makes a grid of many small models cheap to evaluate. The SR
-images of set ``<name>`` go to ``<sr_root>/<name>/`` with its ``timing.json``; the per-image rows of all sets go to
+images of set ``<name>`` go to ``<sr_root>/<name>/`` with its ``timing.json`` (that folder replaced whole: it never
+keeps an earlier run's images); the per-image rows of all sets go to
 one tidy CSV per model (model, dataset, image, metric, value, note).
 """
 
@@ -79,7 +80,7 @@ def evaluate_on_test_sets(model: str, name: str, datasets: dict[str, str | os.Pa
     frames = []
     for dataset, folder in datasets.items():
         sr_dir = Path(sr_root) / dataset
-        upscale_with(upscaler, lr_folder(folder, scale), sr_dir, label=f"{name} on {dataset}")
+        upscale_with(upscaler, lr_folder(folder, scale), sr_dir, label=f"{name} on {dataset}", overwrite=True)
         frames.append(measure_folder(sr_dir, hr_folder(folder), metrics, built, unavailable, model=name,
                                      dataset=dataset))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)

@@ -24,6 +24,7 @@ import errno
 import io
 import os
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -143,16 +144,35 @@ def check_output_folder(input_dir: str | os.PathLike, out_dir: str | os.PathLike
 
 
 @contextlib.contextmanager
-def staged_folder(out_dir: str | os.PathLike) -> Iterator[Path]:
+def staged_folder(out_dir: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``out_dir``; if the block succeeds, move its files into ``out_dir``
-    (created if needed), otherwise delete it: ``out_dir`` receives every file of the block or none."""
+    (created if needed), otherwise delete it: ``out_dir`` receives every file of the block or none. With ``replace``
+    the folder takes ``out_dir``'s place instead (the old ``out_dir`` is deleted), so that ``out_dir`` then holds the
+    block's files and nothing else."""
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent) as stage:
-        yield Path(stage)
-        out_dir.mkdir(exist_ok=True)
-        for path in sorted(Path(stage).iterdir()):
-            os.replace(path, out_dir / path.name)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        yield stage
+        if replace:
+            stage.chmod(0o777 & ~_umask())  # mkdtemp's folder is private; out_dir gets a new folder's mode
+            old = stage.with_suffix(".old")
+            if out_dir.is_dir():
+                os.rename(out_dir, old)
+            os.rename(stage, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            out_dir.mkdir(exist_ok=True)
+            for path in sorted(stage.iterdir()):
+                os.replace(path, out_dir / path.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def mod_crop(img: np.ndarray, scale: int) -> np.ndarray:
