@@ -172,5 +172,13 @@ def test_duplicate_keys_are_refused_naming_file_line_and_key(tmp_path):
     assert str(err.value) == (f"config file {path}, line 7: duplicate key 'label' (first at line 5); YAML would "
                               f"silently keep the last one, remove one of them")
     path.write_text("a: [1\n")
-    with pytest.raises(ConfigError, match=f"config file {path}: not valid YAML"):
+    with pytest.raises(ConfigError) as err:
         check_duplicate_keys(path)
+    assert str(err.value) == (f"config file {path}, line 2, column 1: not valid YAML: expected ',' or ']', but got "
+                              f"'<stream end>' (while parsing a flow sequence started at line 1, column 4)")
+    path.write_text("a:\n\tb: 1\n")
+    with pytest.raises(ConfigError) as err:
+        check_duplicate_keys(path)
+    assert str(err.value) == (f"config file {path}, line 2, column 1: not valid YAML: found character '\\t' that "
+                              f"cannot start any token (while scanning for the next token); indent with spaces, not "
+                              f"tabs")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,6 +144,78 @@ def test_config_mistake_is_one_line_before_any_job(tmp_path, mutate, expected):
         assert "duplicate key 'seeds' (first at line" in line
     assert "Traceback" not in output and "Job stats" not in output, output[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".snakemake") == ["bad.yaml"]
+
+
+_RESERVED = "the names bicubic, hr, released_<name> are reserved for the built-in models"
+_NAME = "a variant name is lower-case ASCII letters, digits and '_', starting with a letter or digit"
+_CYCLE = ("config keys 'variants.rrdb_psnr.init_from', 'variants.esrgan.init_from': init_from cycle "
+          "rrdb_psnr -> esrgan -> rrdb_psnr (each waits for another's model); start one of them from scratch")
+
+
+def _rename(new: str):
+    return lambda text: text.replace("\n  rrdb_psnr:\n", f"\n  {new}:\n", 1)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda text: text.replace("\n  rrdb_psnr:\n", "\n  rrdb_psnr:\n    init_from: esrgan\n", 1), _CYCLE),
+    (lambda text: text.replace("    init_from: rrdb_psnr\n    generator: *rrdb\n    discriminator: {arch: vgg128",
+                               "    init_from: esrgan\n    generator: *rrdb\n    discriminator: {arch: vgg128", 1),
+     "config key 'variants.esrgan.init_from': init_from cycle esrgan -> esrgan (a variant cannot start from its "
+     "own model)"),
+    (_rename("bicubic"), f"config key 'variants.bicubic': {_RESERVED}"),
+    (_rename("hr"), f"config key 'variants.hr': {_RESERVED}"),
+    (_rename("released_rrdb"), f"config key 'variants.released_rrdb': {_RESERVED}"),
+    (_rename("a/b"), f"config key 'variants.a/b': {_NAME}"),
+    (_rename("'..'"), f"config key 'variants...': {_NAME}"),
+    (_rename("x y"), f"config key 'variants.x y': {_NAME}"),
+    (_rename("-dash"), f"config key 'variants.-dash': {_NAME}"),
+    (_rename("RRDB_PSNR"), f"config key 'variants.RRDB_PSNR': {_NAME}"),
+    (_rename("rrdb_psnr_é"), f"config key 'variants.rrdb_psnr_é': {_NAME}"),
+    (lambda text: text.replace("  lr_g: 2.0e-3\n", "  lr_g: .nan\n", 1),  # in an anchor four variants share
+     "config key 'variants.rrdb_psnr.train.lr_g' (also in fs_psnr"),
+    (lambda text: text.replace("  gamma: 0.5\n", "  gamma: .inf\n", 1), "inf is not a finite number"),
+    (lambda text: text.replace("discriminator: {arch: vgg128, nf: 16,", "discriminator: {arch: vgg128, nf: eight,", 1),
+     "config key 'variants.esrgan.discriminator.nf': 'eight' is not of type int (architecture 'vgg128', default 64)"),
+    (lambda text: text.replace("seeds: [0, 1]", "seeds: [0, 0]", 1), "config key 'seeds': [0, 0] has non-unique "
+                                                                    "elements"),
+    (lambda text: text.replace("seeds: [0, 1]", "seeds: ['a']", 1), "config key 'seeds.0': 'a' is not of type"),
+])
+def test_names_numbers_and_types_are_refused_by_a_dry_run(tmp_path, edit, expected):
+    """A real edit of the configuration file, then `snakemake -n --configfile`: one line naming the key, no job."""
+    text = (REPO / "config.yaml").read_text()
+    edited = edit(text)
+    assert edited != text
+    path = tmp_path / "bad.yaml"
+    path.write_text(edited)
+    result = _run(["-n", "--configfile", str(path)], cwd=tmp_path, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    (line,) = [line for line in output.splitlines() if "configuration error" in line]
+    assert line.startswith("srrepro: configuration error: ") and expected in line, output[-3000:]
+    assert "Traceback" not in output and "Job stats" not in output, output[-3000:]
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda text: text.replace("seeds: [0, 1]", "seeds: [0, 1", 1),
+     "config.yaml, line 19, column 1: not valid YAML: expected ',' or ']', but got '<scalar>' (while parsing a flow "
+     "sequence started at line 17, column 8)"),
+    (lambda text: text.replace("\n  data: results/prepared", "\n\tdata: results/prepared", 1),
+     "config.yaml, line 20, column 1: not valid YAML: found character '\\t' that cannot start any token (while "
+     "scanning for the next token); indent with spaces, not tabs"),
+])
+def test_yaml_syntax_error_in_config_yaml_names_file_line_and_column(tmp_path, edit, expected):
+    """A copy of the project whose config.yaml (the default configuration) has a syntax error: `snakemake -n` names
+    the file, line and column. (A --configfile is read by Snakemake before the workflow: its syntax errors are
+    Snakemake's own message; `srrepro plan --configfile` names their line, see test_planning.)"""
+    shutil.copy(REPO / "Snakefile", tmp_path)
+    shutil.copytree(REPO / "workflow", tmp_path / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "config.yaml").write_text(edit((REPO / "config.yaml").read_text()))
+    result = subprocess.run(SNAKEMAKE + ["-n"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    (line,) = [line for line in output.splitlines() if "configuration error" in line]
+    assert line == f"srrepro: configuration error: config file {tmp_path}/{expected}", output[-3000:]
+    assert "Traceback" not in output and "Job stats" not in output, output[-3000:]
 
 
 def test_each_variant_trains_on_its_prepared_mixture(tmp_path):

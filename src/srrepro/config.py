@@ -2,11 +2,14 @@
 
 The structure is ``workflow/schemas/config.schema.yaml``; its enums and the variant format are filled in here from
 the registries (metrics, datasets, procedures, architectures, training settings of :mod:`srrepro.training.variant`),
-so no list of allowed values is written twice. Every variant is then resolved as training would resolve it (loss
-terms of its procedure, build options against the architecture's signature, its networks built on the meta device
-and checked against the procedure), and the assets its networks need without a download source (SFTGAN's
-segmentation weights) must be at hand. The configuration files themselves are re-read to refuse duplicate keys,
-which YAML loaders (Snakemake's included) silently resolve to the last one.
+so no list of allowed values is written twice; the schema also restricts variant names to what a folder name and a
+Snakemake wildcard can be, and reserves the built-in models' names (:data:`BUILT_IN_MODELS`, ``released_*``). NaN
+and infinite numbers are refused anywhere, and so are ``init_from`` cycles. Every variant is then resolved as
+training would resolve it (loss terms of its procedure, build options and their types against the architecture's
+signature, its networks built on the meta device and checked against the procedure), and the assets its networks
+need without a download source (SFTGAN's segmentation weights) must be at hand. The configuration files themselves
+are re-read to refuse YAML syntax errors (file, line, column) and duplicate keys, which YAML loaders (Snakemake's
+included) silently resolve to the last one. ``srrepro plan`` validates the same way, the assets apart.
 
 Error messages name the offending key as a dotted path (e.g. ``variants.fasrgan.train.lr_g``) and the allowed
 values; a single problem is one line.
@@ -24,6 +27,7 @@ seed, on a few small images, with random stand-ins for the weights that can only
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from pathlib import Path
@@ -34,6 +38,11 @@ import yaml
 from srrepro.errors import ConfigError
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# Models the workflow evaluates besides the variants, under these names (and the released ones as released_<name>):
+# a variant may not take one of them.
+BUILT_IN_MODELS = ("bicubic", "hr")
+# The workflow's schema (the structure of a configuration), read by srrepro.config.validate_config.
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def check_duplicate_keys(path: str | os.PathLike) -> None:
@@ -44,7 +53,7 @@ def check_duplicate_keys(path: str | os.PathLike) -> None:
     except OSError as err:
         raise ConfigError(f"config file {path}: cannot be read: {err.strerror or err}") from err
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path}: not valid YAML: {' '.join(str(err).split())}") from err
+        raise ConfigError(yaml_problem(path, err)) from None
     seen_nodes, stack = set(), [root] if root is not None else []
     while stack:
         node = stack.pop()
@@ -66,14 +75,32 @@ def check_duplicate_keys(path: str | os.PathLike) -> None:
             stack += node.value
 
 
+def yaml_problem(path: str | os.PathLike, err: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error of file ``path``: where (line, column), what, and the construct it was in."""
+    mark = getattr(err, "problem_mark", None)
+    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context and context_mark is not None and (mark is None or context_mark.line != mark.line):
+        context += f" started at line {context_mark.line + 1}, column {context_mark.column + 1}"
+    hint = "; indent with spaces, not tabs" if "'\\t'" in problem else ""
+    return f"config file {path}{where}: not valid YAML: {problem}{f' ({context})' if context else ''}{hint}"
+
+
 def workflow_schema(schema_path: str | Path) -> dict:
     """The configuration schema with the registries' enums and the variant format filled in."""
     from srrepro.data.datasets import list_dataset_names
     from srrepro.metrics import image_metrics
-    from srrepro.models.released import RELEASED_MODELS
+    from srrepro.models.released import MODEL_PREFIX, RELEASED_MODELS
     from srrepro.training.variant import variant_schema
 
     schema = yaml.safe_load(Path(schema_path).read_text())
+    reserved = [*BUILT_IN_MODELS, f"{MODEL_PREFIX}<name>"]
+    schema["properties"]["variants"]["propertyNames"]["allOf"].append({
+        "not": {"anyOf": [{"enum": list(BUILT_IN_MODELS)}, {"pattern": f"^{MODEL_PREFIX}"}]},
+        "description": f"the names {', '.join(reserved)} are reserved for the built-in models (the bicubic "
+                       f"baseline, the HR images, the authors' released weights), whose results would be mixed "
+                       f"with the variant's; rename the variant"})
     schema["properties"]["evaluation"]["properties"]["metrics"]["items"] = {"enum": image_metrics()}
     released = schema["properties"]["released"]["properties"]
     released["models"]["items"] = {"enum": list(RELEASED_MODELS)}
@@ -127,13 +154,17 @@ def _raise(problems: list[str]) -> None:
         raise ConfigError(f"invalid configuration ({len(problems)} problems):\n  " + "\n  ".join(problems))
 
 
-def validate_config(config: dict, schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` listing every problem of ``config``, each naming its key."""
+def validate_config(config: dict, schema_path: str | Path = SCHEMA_FILE, *, assets: bool = True) -> None:
+    """Raise :class:`ConfigError` listing every problem of ``config``, each naming its key. ``assets`` False skips
+    the check that the assets the variants need are at hand (``srrepro plan`` needs none of them)."""
     from srrepro.training.variant import required_assets, resolve_variant, schema_error_lines
 
+    if not Path(schema_path).is_file():
+        raise ConfigError(f"the configuration schema {schema_path} is missing; run from a checkout of the project")
+    _raise(_nonfinite_problems({k: v for k, v in config.items() if not str(k).startswith("_")}))
     validator = jsonschema.Draft202012Validator(workflow_schema(schema_path))
     _raise(schema_error_lines(validator.iter_errors(config)))
-    _raise(_reference_problems(config))
+    _raise(_reference_problems(config) + _init_from_cycles(config["variants"]))
     problems, needs = [], {}
     for name, variant in config["variants"].items():
         try:
@@ -144,8 +175,12 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
         for asset in required_assets(resolved):
             needs.setdefault(asset, []).append(name)
     _raise(problems)
+    if not assets:
+        return
     from srrepro.data.assets import ASSETS
 
+    _raise([f"config key 'assets.local.{name}': {path} does not exist"
+            for name, path in config.get("assets", {}).get("local", {}).items() if not Path(path).expanduser().exists()])
     if config.get("smoke"):  # a smoke run writes seeded random stand-ins for the download-only weights
         from srrepro.stand_in_weights import STAND_IN_ASSETS
 
@@ -201,10 +236,42 @@ def _reference_problems(config: dict) -> list[str]:
         problems.append(f"config key 'reports.qualitative.images' is not set, so the figure shows the paper's images "
                         f"(FASRGAN Figs. 6-8), but their datasets {', '.join(missing)} are not in data.test; add them "
                         f"there or name the images to show")
-    for name, path in config.get("assets", {}).get("local", {}).items():
-        if not Path(path).expanduser().exists():
-            problems.append(f"config key 'assets.local.{name}': {path} does not exist")
     return problems
+
+
+def _init_from_cycles(variants: dict) -> list[str]:
+    """One line per ``init_from`` cycle among the variants (a variant starting from itself included), naming the
+    cycle from its first variant in configuration order, and its keys: none of its variants could ever start."""
+    order = {name: index for index, name in enumerate(variants)}
+    seen, problems = set(), []
+    for name in variants:
+        chain = [name]
+        while (source := variants[chain[-1]].get("init_from")) in variants and source not in chain:
+            chain.append(source)
+        if source not in chain:
+            continue
+        cycle = chain[chain.index(source):]
+        first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+        cycle = cycle[first:] + cycle[:first]
+        if frozenset(cycle) in seen:
+            continue
+        seen.add(frozenset(cycle))
+        keys = ", ".join(f"'variants.{v}.init_from'" for v in cycle)
+        why, fix = (("each waits for another's model", "start one of them") if len(cycle) > 1 else
+                    ("a variant cannot start from its own model", "start it"))
+        problems.append(f"config key{'s' if len(cycle) > 1 else ''} {keys}: init_from cycle "
+                        f"{' -> '.join([*cycle, cycle[0]])} ({why}); {fix} from scratch (remove init_from), from "
+                        f"another variant or from released:<name>")
+    return problems
+
+
+def _nonfinite_problems(node, path: str = "") -> list[str]:
+    """Every NaN or infinite number (YAML's .nan, .inf), which no setting accepts (a NaN learning rate would stop
+    training after the old run was moved aside)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"config key '{path}': {node} is not a finite number; give a finite value"]
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    return [line for key, value in items for line in _nonfinite_problems(value, f"{path}.{key}" if path else str(key))]
 
 
 def qualitative_images(config: dict) -> list[dict]:

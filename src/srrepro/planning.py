@@ -32,6 +32,7 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
+from srrepro.config import check_duplicate_keys, validate_config
 from srrepro.data.assets import ASSETS
 from srrepro.errors import ConfigError
 from srrepro.models.backbones import VGGFeatures
@@ -270,31 +271,23 @@ def _releasable(cfg: dict) -> str | None:
     return None
 
 
-def _chain(name: str, variants: dict, hours: dict[str, float], seen: tuple[str, ...] = ()) -> tuple[list[str], float]:
-    """The init_from chain ending at ``name`` (own variants only) and its hours per seed."""
-    if name in seen:
-        raise ConfigError(f"config key 'variants.{name}.init_from': cycle {' -> '.join([*seen, name])}")
+def _chain(name: str, variants: dict, hours: dict[str, float]) -> tuple[list[str], float]:
+    """The init_from chain ending at ``name`` (own variants only; validated: no cycle) and its hours per seed."""
     source = variants[name].get("init_from")
     if source is None or source.startswith(SPEC_PREFIX):
         return [name], hours[name]
-    before, before_hours = _chain(source, variants, hours, (*seen, name))
+    before, before_hours = _chain(source, variants, hours)
     return [*before, name], before_hours + hours[name]
 
 
 def plan(config: dict, device: str = DEFAULT_DEVICE, results_dir: str | Path | None = None,
          config_name: str = "configuration") -> Plan:
-    """The :class:`Plan` of a workflow configuration (``scale``, ``seeds``, ``variants``) on ``device``."""
+    """The :class:`Plan` of a workflow configuration on ``device``, validated first as the workflow validates it
+    (:func:`srrepro.config.validate_config`; the assets need not be at hand)."""
     if device not in DEVICES:
         raise ConfigError(f"unknown device '{device}'; known devices: {', '.join(DEVICES)}")
-    for key in ("scale", "seeds", "variants"):
-        if key not in config:
-            raise ConfigError(f"{config_name}: config key '{key}' is missing")
+    validate_config(config, assets=False)
     variants, seeds = config["variants"], tuple(config["seeds"])
-    for name, variant in variants.items():
-        source = variant.get("init_from")
-        if source is not None and not source.startswith(SPEC_PREFIX) and source not in variants:
-            raise ConfigError(f"config key 'variants.{name}.init_from': '{source}' is not a variant "
-                              f"(nor '{SPEC_PREFIX}<name>')")
     spec = DEVICES[device]
     measured = {(m.signature, m.mode): m for m in (read_measurements(results_dir) if results_dir else [])
                 if any(n in m.device for n in spec.cuda_names)}
@@ -371,10 +364,8 @@ def format_plan(result: Plan) -> str:
 
 def plan_configfile(path: str | Path, device: str = DEFAULT_DEVICE, results_dir: str | Path | None = None) -> str:
     """The formatted plan of the workflow configuration file ``path``."""
-    try:
-        config = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"cannot read configuration {path}: {err}") from None
+    check_duplicate_keys(path)  # and a YAML syntax error: file, line, column
+    config = yaml.safe_load(Path(path).read_text())
     if not isinstance(config, dict):
         raise ConfigError(f"configuration {path} is not a mapping of config keys")
     return format_plan(plan(config, device, results_dir, str(path)))

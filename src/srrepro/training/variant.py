@@ -162,6 +162,8 @@ def schema_error_lines(errors, prefix: str = "", noun: str = "config key") -> li
             where = f" in '{path}'" if path else ""
             lines += [f"unknown {noun} '{path + '.' if path else ''}{k}'; allowed keys{where}: {', '.join(allowed)}"
                       for k in extra]
+        elif "propertyNames" in error.schema_path and "description" in error.schema:  # a refused key
+            lines.append(f"{noun} '{path + '.' if path else ''}{error.instance}': {error.schema['description']}")
         elif error.validator == "enum":
             lines.append(f"{noun} '{path}': {error.instance!r} is not one of "
                          f"{', '.join(map(str, error.validator_value))}")
@@ -178,6 +180,24 @@ def check_build_options(network: dict, key: str, noun: str = "config key") -> No
     if unknown:
         raise ConfigError(f"{noun} '{key}.{unknown[0]}': architecture '{network['arch']}' takes no option "
                           f"'{unknown[0]}'; its options: {', '.join(accepted)}")
+    for name, parameter in inspect.signature(builder).parameters.items():
+        if name in network and not _fits(network[name], parameter.annotation):
+            raise ConfigError(f"{noun} '{key}.{name}': {network[name]!r} is not of type {parameter.annotation} "
+                              f"(architecture '{network['arch']}', default {parameter.default!r})")
+
+
+_OPTION_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "None": (type(None),)}
+
+
+def _fits(value, annotation: str) -> bool:
+    """Whether a build option's value has the type its builder declares (annotations such as 'int', 'str | None';
+    an undeclared one accepts anything). YAML's true/false are not numbers here."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    names = [part.strip() for part in text.split("|")]
+    if not all(name in _OPTION_TYPES for name in names):
+        return True
+    types = tuple(t for name in names for t in _OPTION_TYPES[name])
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
 
 def resolve_variant(variant: dict, key: str = "") -> dict:
