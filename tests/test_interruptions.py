@@ -275,9 +275,9 @@ def test_written_files_follow_the_umask(umask, mode, data_dir, tmp_path):
 
 
 def test_ctrl_c_says_where_it_stopped_and_the_same_command_resumes_to_the_same_bytes(data_dir, tmp_path):
-    """A real SIGINT (what Ctrl-C sends) to a real ``srrepro train``: one line with the iteration and how to resume,
-    exit status 130, no KeyboardInterrupt traceback; the same command then ends byte-identical to an uninterrupted
-    run."""
+    """A real SIGINT (what Ctrl-C sends) to a real ``srrepro train``: it stops after the iteration in progress with
+    one line giving that iteration and how to resume, exit status 130, no KeyboardInterrupt traceback; the same
+    command then ends byte-identical to an uninterrupted run."""
     reference = tmp_path / "reference"
     _run(TINY_GAN, data_dir, reference)
     run_dir = tmp_path / "cut"

@@ -46,7 +46,9 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -253,7 +255,9 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         busy, window_count = 0.0, 0  # step time (sampling, G and D steps, the window's host read) since the last record
         loss_window = LossWindow(out_dir, train["iterations"], train["log_every"], train["checkpoint_every"],
                                  train["validate_every"] if val_dir else 0)  # the same windows on every rank
-        iteration = start
+        iteration, cut_short = start, False
+        ctrl_c = contextlib.ExitStack()  # the loop's own Ctrl-C handling, until the loop ends
+        asked_to_stop = ctrl_c.enter_context(_stop_on_ctrl_c(ranks.size == 1))
         try:
             for iteration in range(start + 1, train["iterations"] + 1):
                 began = time.perf_counter()
@@ -286,7 +290,11 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
                 bar.update(1)
                 if stop_after is not None and iteration >= stop_after:
                     return None
-        except KeyboardInterrupt:
+                if asked_to_stop():
+                    raise Interrupted(f"interrupted at iteration {iteration}; run the same command to resume "
+                                      f"({_resume_point(out_dir)})")
+        except KeyboardInterrupt:  # wherever the loop was: a second Ctrl-C, or any in a data-parallel run
+            cut_short = True  # a library cut short mid-call may not close cleanly (TensorBoard's writer thread)
             raise Interrupted(f"interrupted at iteration {iteration}; run the same command to resume "
                               f"({_resume_point(out_dir)})") from None
         except Exception as err:
@@ -297,8 +305,10 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
             raise DiskFull(path, needed, free, f"free some space there and run the same command again: training "
                                                f"resumes {_resume_point(out_dir)}") from None
         finally:
+            ctrl_c.close()
             bar.close()
-            board.close()
+            if not cut_short:  # TensorBoard's events after the last checkpoint are purged on resume anyway
+                board.close()
         if ranks.main:
             save_model(nets.model, cfg["generator"]["arch"], generator_options(cfg), final_path)
             if train["keep_checkpoints"] == 0:  # keep none once the final model is written (smoke runs)
@@ -306,6 +316,29 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         published = _publish(final_path, publish_to, ranks.main)
         distributed.barrier()  # every rank returns once the model is written
         return published
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(defer: bool):
+    """Yield a function telling whether Ctrl-C (SIGINT) asked the loop to stop. ``defer``: the first Ctrl-C only asks,
+    and the loop stops after the iteration in progress (its checkpoint written, no library cut short mid-call); a
+    second one interrupts at once. Not deferred (the plain KeyboardInterrupt) outside the main thread, where SIGINT
+    is ignored, and in data-parallel runs, whose ranks must stop together."""
+    asked = []
+    previous = signal.getsignal(signal.SIGINT)
+    if not defer or previous is signal.SIG_IGN or threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def ask(signum, frame):
+        asked.append(signum)
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, ask)
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _resume_point(out_dir: Path) -> str:
