@@ -25,6 +25,10 @@ restores the checkpoint rank 0 chose.
 
 The host waits for the device only at log, checkpoint and validation iterations (:mod:`srrepro.training.host_sync`).
 
+Ctrl-C stops a single-process run after the iteration in progress (a second Ctrl-C at once) with
+:class:`~srrepro.errors.Interrupted`, naming the iteration and the checkpoint the same command resumes from; a full
+disk stops it with :class:`~srrepro.errors.DiskFull`, naming the file, the space needed and free, and that checkpoint.
+
 Determinism: the seed drives weight init (torch), numpy/python RNGs and the patch sampler's own generator.
 On CPU with the same thread count runs are bit-identical. On CUDA cuDNN is set to deterministic algorithms without
 benchmarking and ``torch.use_deterministic_algorithms(True, warn_only=True)`` is on, yet some kernels have no
