@@ -74,9 +74,15 @@ def _set(path: str, value):
                                                "scale, init_scale"),
     (_set("variants.fasrgan.losses", {"atention": 0.01}),
      "config key 'variants.fasrgan.losses.atention': procedure 'ragan_fa' has no loss term 'atention'; its terms: "
-     "pixel, perceptual, gan, map, attention, d_map, pixel_criterion, perceptual_criterion"),
+     "pixel, perceptual, gan, map, attention, d_map, pixel_criterion, perceptual_criterion, perceptual_scale"),
     (_set("variants.wu_srgan.losses.perceptual_criterion", "l2"),
      "config key 'variants.wu_srgan.losses.perceptual_criterion': 'l2' is not one of l1, mse"),
+    (_set("variants.srgan.losses.perceptual_scale", 0),
+     "config key 'variants.srgan.losses.perceptual_scale': 0 is less than or equal to the minimum of 0"),
+    (_set("variants.srgan.losses.perceptual_scale", "1/12.75"),
+     "config key 'variants.srgan.losses.perceptual_scale': '1/12.75' is not of type 'number'"),
+    (_set("variants.srgan.perceptual_layer", "vgg19_relu54"),
+     "config key 'variants.srgan.perceptual_layer': 'vgg19_relu54' is not one of vgg19_conv5_4, vgg19_relu5_4, "),
     (_set("variants.esrgan.procedure", "ragan_fa"),
      "config key 'variants.esrgan.discriminator.arch': procedure 'ragan_fa' needs a discriminator with a "
      "fine-grained map output, which 'vgg128' lacks"),

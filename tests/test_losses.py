@@ -155,3 +155,35 @@ def test_perceptual_layers_stop_before_relu(layer, arch, asset, last_conv, tmp_p
     assert isinstance(features[-1], nn.Conv2d) and features[-1].out_channels == 512
     assert isinstance(full[last_conv + 1], nn.ReLU) and sum(isinstance(m, nn.MaxPool2d) for m in features) == 4
     assert provenance == {"layer": layer, "name": asset, "source": "test"}
+
+
+@pytest.mark.parametrize("layer, arch, last_conv", [("vgg19_relu5_4", "vgg19", 34), ("vgg16_relu5_3", "vgg16", 28)])
+def test_post_relu_layers_end_with_the_relu_of_the_last_conv(layer, arch, last_conv, tmp_path, monkeypatch):
+    from srrepro.models.backbones import VGGFeatures
+
+    weights = tmp_path / "weights.pt"
+    weights.touch()
+    monkeypatch.setattr(losses.assets, "fetch_with_options", lambda name, options: weights)
+    monkeypatch.setattr(losses.backbones, "vgg_features", lambda name, path: VGGFeatures(name))
+    features, _ = losses.perceptual_features(layer, {"cache_dir": tmp_path})
+    assert len(features) == last_conv + 2 and isinstance(features[-1], nn.ReLU)
+    assert isinstance(features[-2], nn.Conv2d) and features[-2].out_channels == 512
+    assert len(VGGFeatures(arch).features) > last_conv + 2  # the block's max-pool is left out
+
+
+@pytest.mark.parametrize("criterion, power", [("mse", 2), ("l1", 1)])
+def test_perceptual_scale_multiplies_the_features_before_the_criterion(criterion, power):
+    conv = nn.Conv2d(3, 2, 1).double()
+    weight, bias = conv.weight.detach().numpy()[:, :, 0, 0], conv.bias.detach().numpy().reshape(1, 2, 1, 1)
+    mean = np.float32([0.485, 0.456, 0.406]).astype(np.float64).reshape(1, 3, 1, 1)
+    std = np.float32([0.229, 0.224, 0.225]).astype(np.float64).reshape(1, 3, 1, 1)
+
+    def features(x):
+        return np.einsum("oc,bchw->bohw", weight, (x - mean) / std) + bias
+
+    scale = 1 / 12.75  # Ledig et al.
+    diff = np.abs(features(SR) * scale - features(HR) * scale)
+    plain = losses.PerceptualLoss(conv, criterion).double()(t(SR), t(HR)).item()
+    scaled = losses.PerceptualLoss(conv, criterion, scale=scale).double()(t(SR), t(HR)).item()
+    assert scaled == pytest.approx(float(np.mean(diff ** power)), rel=1e-10)
+    assert scaled == pytest.approx(plain * scale ** power, rel=1e-10)

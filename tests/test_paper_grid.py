@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from srrepro.training import losses, train_variant
 from srrepro.training.initialisation import load_init_weights
 from srrepro.training.loop import _make_optimizers
 from srrepro.training.patches import PatchSampler
-from srrepro.training.procedures import PROCEDURES, StepContext, _d_update, _g_update
+from srrepro.training.procedures import PROCEDURES, StepContext, _d_update, _g_update, loss_weights
 from srrepro.training.variant import build_networks, resolve_variant
 
 REPO = Path(__file__).resolve().parents[1]
@@ -318,9 +319,9 @@ def test_vgg16_pool5_perceptual_is_mse_on_unnormalised_features(asset_cache):
 def test_wu_variants_use_the_leftthomas_losses_and_wus_setup(which, data_dir, tmp_path):
     base, attention = resolved(which, "wu_srgan"), resolved(which, "wu_attention")
     assert base["losses"] == {"pixel": 1.0, "gan": 1e-3, "perceptual": 6e-3, "tv": 2e-8, "pixel_criterion": "mse",
-                              "perceptual_criterion": "mse"}
+                              "perceptual_criterion": "mse", "perceptual_scale": 1.0}
     assert attention["losses"] == {"pixel": 1.0, "gan": 1e-3, "perceptual": 0.0, "tv": 0.0, "pixel_criterion": "l1",
-                                   "perceptual_criterion": "l1"}
+                                   "perceptual_criterion": "l1", "perceptual_scale": 1.0}
     for cfg in (base, attention):
         train = cfg["train"]
         assert (train["lr_g"], train["lr_d"], train["betas"], train["milestones"], train["augment"]) == (
@@ -361,7 +362,7 @@ def test_fasrgan_without_fa_only_switches_the_fa_losses_off(which):
     torch.manual_seed(0)
     nets = build_networks(cfg)
     assert type(nets.discriminator).__name__ == "UNetDiscriminator"  # FASRGAN's discriminator kept
-    weights = {k: v for k, v in cfg["losses"].items() if not k.endswith("_criterion")}
+    weights = loss_weights(cfg)
     opt_g = torch.optim.Adam(nets.generator_parameters(), lr=1e-2)
     opt_d = torch.optim.Adam(nets.discriminator_parameters(), lr=1e-2)
     ctx = StepContext(nets, opt_g, opt_d, weights, "l1", losses.PerceptualLoss(nn.Conv2d(3, 4, 1)), nullcontext,
@@ -437,6 +438,110 @@ def test_table6_variants_share_patch_and_schedule(which):
     assert trains[0] == trains[1] == trains[2]
     for cfg in cfgs:
         assert build_networks(cfg).discriminator.input_size == cfg["train"]["hr_patch"]
+
+
+def _with_anchor(text: str, key: str, value: str) -> dict:
+    """paper.yaml with the anchored value of the one-key setting ``key`` (e.g. ``_gan_hr``) replaced."""
+    line = re.compile(rf"^({key}: &\S+) (\S+)", re.M)
+    assert len(line.findall(text)) == 1, key
+    return yaml.safe_load(line.sub(lambda m: f"{m[1]} {value}", text))
+
+
+def _built_perceptual(cfg: dict, asset_cache: Path, monkeypatch) -> tuple[nn.Module, nn.Module]:
+    """(the perceptual criterion the training loop builds for ``cfg``, its full VGG). VGG19 is download-only:
+    paper-scale layers are built on a randomly initialised VGG19 of the same layout; the demo's VGG16 is the real one."""
+    from srrepro.models.backbones import VGGFeatures, vgg_features
+
+    arch = losses.PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].arch
+    if arch == "vgg19":
+        torch.manual_seed(0)
+        vgg = VGGFeatures("vgg19")
+        monkeypatch.setattr(losses.assets, "fetch_with_options", lambda name, options: asset_cache / "vgg19.pt")
+        monkeypatch.setattr(losses.backbones, "vgg_features", lambda name, path: vgg)
+    else:
+        vgg = vgg_features(arch, losses.assets.fetch_with_options("vgg16-features", {"cache_dir": asset_cache}))
+    features, _ = losses.perceptual_features(cfg["perceptual_layer"], {"cache_dir": asset_cache})
+    return losses.perceptual_loss(cfg, features), vgg.features.eval()
+
+
+@pytest.mark.parametrize("which, layer, stop", [("paper", "vgg19_relu5_4", 36)])
+def test_table6_trains_srgan_ledigs_objective_and_only_the_mechanism_differs(which, layer, stop, asset_cache,
+                                                                            monkeypatch):
+    cfgs = {name: resolved(which, name) for name in ("srgan", "srgan_fa", "srgan_fs")}
+    fa_terms = {"map", "attention", "d_map"}
+    weights = {name: loss_weights(cfg) for name, cfg in cfgs.items()}
+    base = weights["srgan"]
+    if which == "paper":  # Ledig et al.: VGG φ5,4 (after ReLU) MSE on features / 12.75 + 1e-3 BCE, no pixel term
+        assert base == {"pixel": 0.0, "perceptual": 1.0, "gan": 1e-3}
+    assert weights["srgan_fs"] == base and {k: v for k, v in weights["srgan_fa"].items() if k not in fa_terms} == base
+    # SRGAN_FA: the paper's λ2 = 0.01; G's map term at the adversarial weight λ1 (Eq. 9); D's map term 1
+    assert (weights["srgan_fa"]["attention"], weights["srgan_fa"]["map"], weights["srgan_fa"]["d_map"]) == (
+        1e-2, base["gan"], 1.0)
+    sr, hr = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    mean, std = torch.tensor(losses.IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(losses.IMAGENET_STD).view(1, 3, 1, 1)
+    for name, cfg in cfgs.items():
+        assert cfg["perceptual_layer"] == layer and cfg["procedure"] == ("bce_fa" if name == "srgan_fa" else "bce")
+        criterion, vgg = _built_perceptual(cfg, asset_cache, monkeypatch)
+        assert len(criterion.features) == stop and isinstance(criterion.features[-1], nn.ReLU)
+        assert (criterion.criterion, criterion.scale) == ("mse", pytest.approx(1 / 12.75))
+        with torch.no_grad():
+            phi = vgg[:stop]
+            expected = F.mse_loss(phi((sr - mean) / std) / 12.75, phi((hr - mean) / std) / 12.75)
+            torch.testing.assert_close(criterion(sr, hr), expected)
+
+
+def test_table6_authors_train_srgan_json_is_the_other_objective_one_key_away():
+    text = CONFIGS["paper"].read_text()
+    released = yaml.safe_load(text.replace("<<: *srgan_ledig ", "<<: *srgan_released "))
+    assert released != yaml.safe_load(text)
+    cfgs = {name: resolve_variant(released["variants"][name]) for name in ("srgan", "srgan_fa", "srgan_fs")}
+    for name, cfg in cfgs.items():  # train_SRGAN.json: L1 pixel 1e-2, L1 conv5_4 (pre-ReLU) 1, BCE 5e-3, 500k
+        assert cfg["perceptual_layer"] == "vgg19_conv5_4"
+        assert {k: cfg["losses"][k] for k in ("pixel_criterion", "perceptual_criterion", "perceptual_scale")} == {
+            "pixel_criterion": "l1", "perceptual_criterion": "l1", "perceptual_scale": 1.0}
+        assert {k: v for k, v in loss_weights(cfg).items() if k not in ("map", "attention", "d_map")} == {
+            "pixel": 1e-2, "perceptual": 1.0, "gan": 5e-3}
+        train = cfg["train"]
+        assert (train["iterations"], train["lr_schedule"], train["milestones"], train["gamma"], train["batch_size"],
+                train["hr_patch"], train["lr_g"], train["lr_d"]) == (
+            500000, "multistep", [50000, 100000, 200000, 300000], 0.5, 16, 128, 1e-4, 1e-4)
+    assert (cfgs["srgan_fa"]["losses"]["map"], cfgs["srgan_fa"]["losses"]["attention"]) == (5e-3, 1e-2)
+    criterion = losses.perceptual_loss(cfgs["srgan"], nn.Identity())
+    assert (criterion.criterion, criterion.scale) == ("l1", 1.0)
+    from srrepro.reporting.table_specs import TABLES
+
+    assert "_srgan_objective" in " ".join(TABLES["table6"].notes)  # the table says which objective and the other
+
+
+@pytest.mark.parametrize("key, value, variants, setting, expected", [
+    ("_gan_hr", "192", ("esrgan", "fasrgan", "fasrgan_l2_0p05", "fasrgan_l2_0p005", "fasrgan_wo_fa", "fa_fs_srgan"),
+     "hr_patch", (128, 192)),
+    ("_fs_batch", "16", ("fs_srgan", "fs_e2g15", "fs_e3g14", "fs_e4g13", "fs_wo_fs"), "batch_size", (32, 16)),
+    ("_fa_fs_batch", "16", ("fa_fs_srgan",), "batch_size", (12, 16)),
+    ("_fa_fs_lr", "1.0e-4", ("fa_fs_srgan",), "lr_g", (2.5e-5, 1e-4)),
+    ("_fa_fs_lr", "1.0e-4", ("fa_fs_srgan",), "lr_d", (2.5e-5, 1e-4)),
+    ("_gan_schedule", "halve_every", ("esrgan", "fasrgan", "fasrgan_l2_0p05", "fasrgan_l2_0p005", "fasrgan_wo_fa",
+                                      "fs_srgan", "fs_e2g15", "fs_e3g14", "fs_e4g13", "fs_wo_fs", "fa_fs_srgan"),
+     "lr_schedule", ("multistep", "halve_every")),
+])
+def test_paper_text_settings_are_one_key_each_and_default_to_the_released_configurations(
+        key, value, variants, setting, expected):
+    text = CONFIGS["paper"].read_text()
+    released, paper_text = yaml.safe_load(text), _with_anchor(text, key, value)
+    for name, variant in paper_text["variants"].items():
+        before, after = resolve_variant(released["variants"][name]), resolve_variant(variant)  # networks fit
+        if name in variants:
+            assert (before["train"][setting], after["train"][setting]) == expected, name
+            if setting == "hr_patch":  # the discriminators are built for the text's patch
+                nets = build_networks(after)
+                assert nets.discriminator.input_size == 192
+        else:  # nothing else changes (the SRGAN group and SPSAGAN keep their own patch and schedule)
+            assert before == after, name
+    if setting == "lr_schedule":
+        assert resolve_variant(paper_text["variants"]["fasrgan"])["train"]["step_size"] == 20000
+    from srrepro.reporting.table_specs import TABLES
+
+    assert all(key in " ".join(TABLES[t].notes) for t in ("table1", "table4", "table5"))  # the tables say so
 
 
 @pytest.mark.parametrize("which", sorted(CONFIGS))

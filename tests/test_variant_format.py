@@ -29,3 +29,18 @@ def test_the_worked_example_is_paper_fasrgan_and_resolves():
             assert value == paper[key], f"the example's '{key}' differs from paper.yaml"
     resolved = resolve_variant({k: v for k, v in example.items() if k not in ("label", "init_from")}, "fasrgan")
     assert resolved["losses"]["attention"] == 0.01 and resolved["losses"]["map"] == 5.0e-3
+
+
+def test_every_perceptual_layer_the_document_names_is_one_the_schema_accepts_and_vice_versa():
+    from srrepro.training.losses import PERCEPTUAL_LAYERS
+    from srrepro.training.variant import variant_schema
+
+    named = set(re.findall(r"`(vgg\d+_[a-z0-9_]+)`", DOC))
+    listed = set(re.findall(r"^\| `(vgg\d+_[a-z0-9_]+)` \|", DOC, re.M))
+    accepted = set(variant_schema()["properties"]["perceptual_layer"]["enum"])
+    assert named == listed == accepted == set(PERCEPTUAL_LAYERS)
+    for layer in sorted(named):
+        variant = {"procedure": "bce", "generator": {"arch": "srresnet", "nf": 8, "nb": 1},
+                   "discriminator": {"arch": "srgan_d", "nf": 8, "input_size": 32},
+                   "perceptual_layer": layer, "train": {"hr_patch": 32}}
+        assert resolve_variant(variant)["perceptual_layer"] == layer

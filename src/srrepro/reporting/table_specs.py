@@ -126,6 +126,11 @@ _T1_ROWS = ("EnhanceNet", "SRGAN", "ESRGAN", "RankSRGAN", "FASRGAN", "Fs-SRGAN",
 _FASRGAN_L2_NOTE = ("FASRGAN is trained with λ2 = 0.01: the paper says 0.01 \"is used in our FASRGAN\", and Table V's "
                     "λ2 = 0.01 column equals Table I's FASRGAN Urban100 row; the released configuration's 0.05 is "
                     "Table V's variant fasrgan_l2_0p05.")
+_RELEASED_SETTINGS_NOTE = ("Paper scale trains the FASRGAN family with the released configurations' HR 128 patches "
+                           "(Fs-SRGAN: 192), Fs-SRGAN's batch 32, FA+Fs-SRGAN's batch 12 and lr 2.5e-5, and their "
+                           "MultiStepLR, where §IV-A says 48x48 LR patches, batch 16 and lr 1e-4 halved every 2e4 "
+                           "iterations; each is one key in config/paper.yaml (_gan_hr, _fs_batch, _fa_fs_batch, "
+                           "_fa_fs_lr, _gan_schedule).")
 _SPSAGAN_NOTE = ("SPSAGAN's GAN phase draws OST training images and DIV2K 10:1 as the paper says (SFTGAN's loader, "
                  "which it follows, gives 9:1); its PSNR pre-training uses DIV2K + Flickr2K; the RRSB network is "
                  "pruned from the segmentation-attention run, PSNR pre-trained from scratch, then GAN-trained.")
@@ -139,6 +144,12 @@ _SPSAGAN_ESRGAN_NOTE = ("ESRGAN is spsa_esrgan, ESRGAN trained in SPSAGAN's sett
                         "ladder's first rung), so SPSAGAN's claims over it compare models trained on the same data. "
                         "The paper's ESRGAN column is the cited ESRGAN [37], most likely its official release (the "
                         "paper retrains none of the compared methods): that model is the released-weights row.")
+_SRGAN_OBJECTIVE_NOTE = ("SRGAN's objective is Ledig et al.'s, as the paper's text implies (\"SRGAN [8]\"): MSE on "
+                         "post-ReLU VGG19 φ5,4 features / 12.75 + 1e-3 BCE adversarial, no pixel term (the demo: "
+                         "VGG16 relu5_3 in place of φ5,4). The authors' repository's train_SRGAN.json (L1 pixel 1e-2, "
+                         "L1 pre-ReLU conv5_4 1, BCE 5e-3, 500k iterations) is the other setting: config/paper.yaml "
+                         "_srgan_objective. SRGAN_FA adds FASRGAN's terms with the paper's λ2 = 0.01 and G's map "
+                         "term at the adversarial weight (Eq. 9's λ1).")
 _SPSAGAN_SRRESNET_NOTE = ("The paper's SRResNet numbers are Ledig et al.'s (BSD100 27.58 / 0.7620); our SRResNet is "
                           "srresnet_psnr (Ledig's network with BatchNorm, MSE). The authors' released SRResNet "
                           "(BasicSR's MSRResNet: no BatchNorm, DIV2K) is another network, so it is not shown as this "
@@ -173,7 +184,7 @@ TABLES: dict[str, TableSpec] = {
                 _beats("t1_fs_lpips", ("LPIPS",), _T1_SETS, "Fs-SRGAN", ("ESRGAN", "FASRGAN")),
                 _beats("t1_fafs_psnr", ("PSNR",), _T1_SETS[1:], "FA+Fs-SRGAN", _T1_ROWS),
             ),
-            notes=(_FASRGAN_L2_NOTE,),
+            notes=(_FASRGAN_L2_NOTE, _RELEASED_SETTINGS_NOTE),
         ),
         TableSpec(
             "table2",
@@ -233,7 +244,8 @@ TABLES: dict[str, TableSpec] = {
             notes=("w/o FA keeps FASRGAN's UNet discriminator and every setting; the fine-grained losses of G and D "
                    "and the attention loss are off (§IV-G: λ2 = 0, \"L_M^D and L_fine^G are also removed\").",
                    "w/o Fs gives the generator and the discriminator each their own extractor of E's architecture, "
-                   "sharing nothing; the loss and every other setting are Fs-SRGAN's.", _FASRGAN_L2_NOTE),
+                   "sharing nothing; the loss and every other setting are Fs-SRGAN's.", _FASRGAN_L2_NOTE,
+                   _RELEASED_SETTINGS_NOTE),
         ),
         TableSpec(
             "table5",
@@ -253,7 +265,7 @@ TABLES: dict[str, TableSpec] = {
                 for m in ("SSIM", "LPIPS")
                 for other in ("0.05", "0.005")
             ),
-            notes=(_FASRGAN_L2_NOTE,),
+            notes=(_FASRGAN_L2_NOTE, _RELEASED_SETTINGS_NOTE),
         ),
         TableSpec(
             "table6",
@@ -265,7 +277,8 @@ TABLES: dict[str, TableSpec] = {
             _claims(_beats("t6_fa_best", ("PI", "LPIPS"), _T6_SETS, "SRGAN_FA", ("SRGAN", "SRGAN_Fs")),
                     _beats("t6_fs", ("SSIM", "LPIPS"), _T6_SETS, "SRGAN_Fs", ("SRGAN",))),
             notes=("SRGAN, SRGAN_FA and SRGAN_Fs train on the same HR patch (paper scale: 128, the UNet "
-                   "discriminator's input in the authors' code) and schedule, so only the mechanism differs.",),
+                   "discriminator's input in the authors' code), schedule and objective, so only the mechanism "
+                   "differs.", _SRGAN_OBJECTIVE_NOTE),
         ),
         TableSpec(
             "table7",

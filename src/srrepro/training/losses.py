@@ -28,6 +28,9 @@ def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 
 CRITERIA = {"l1": F.l1_loss, "mse": F.mse_loss}  # mean reduction
+# How the pixel and perceptual terms are computed: the keys of a variant's ``losses`` that are not weights, with
+# their defaults (``perceptual_scale`` multiplies the features of SR and HR before the criterion).
+LOSS_OPTIONS = {"pixel_criterion": "l1", "perceptual_criterion": "l1", "perceptual_scale": 1.0}
 
 
 def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, criterion: str = "l1") -> torch.Tensor:
@@ -36,19 +39,21 @@ def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, criterion: str = "l1") -> tor
 
 
 class PerceptualLoss(nn.Module):
-    """Eq. 4: L1 (``criterion='l1'``) or MSE (``'mse'``, leftthomas/SRGAN) between frozen features of SR and HR;
-    inputs are RGB in [0, 1], normalised with ImageNet mean/std unless ``imagenet_normalise`` is False
-    (leftthomas/SRGAN feeds [0, 1] RGB as is).
+    """Eq. 4: L1 (``criterion='l1'``) or MSE (``'mse'``, SRGAN, leftthomas/SRGAN) between frozen features of SR and
+    HR, both multiplied by ``scale`` first (Ledig et al. rescale VGG features by 1/12.75); inputs are RGB in [0, 1],
+    normalised with ImageNet mean/std unless ``imagenet_normalise`` is False (leftthomas/SRGAN feeds [0, 1] RGB as is).
 
-    ``features`` is the truncated extractor, e.g. VGG19 ``features[:35]`` (conv5_4 before ReLU) or VGG16
-    ``features[:29]`` (conv5_3 before ReLU). Its parameters are frozen; gradients still reach SR.
+    ``features`` is the truncated extractor, e.g. VGG19 ``features[:35]`` (conv5_4 before ReLU), ``features[:36]``
+    (after its ReLU, SRGAN's φ5,4) or VGG16 ``features[:29]`` (conv5_3 before ReLU). Its parameters are frozen;
+    gradients still reach SR.
     """
 
-    def __init__(self, features: nn.Module, criterion: str = "l1", imagenet_normalise: bool = True):
+    def __init__(self, features: nn.Module, criterion: str = "l1", imagenet_normalise: bool = True,
+                 scale: float = 1.0):
         super().__init__()
         if criterion not in CRITERIA:
             raise ValueError(f"unknown perceptual criterion {criterion!r}; known: {', '.join(CRITERIA)}")
-        self.criterion, self.imagenet_normalise = criterion, imagenet_normalise
+        self.criterion, self.imagenet_normalise, self.scale = criterion, imagenet_normalise, float(scale)
         self.features = features.eval()
         for param in self.features.parameters():
             param.requires_grad_(False)
@@ -73,6 +78,8 @@ class PerceptualLoss(nn.Module):
         fake = self.features(self._prepare(sr))
         with torch.no_grad():
             real = self.features(self._prepare(hr))
+        if self.scale != 1.0:
+            fake, real = fake * self.scale, real * self.scale
         return CRITERIA[self.criterion](fake, real)
 
 
@@ -145,20 +152,26 @@ def weighted_total(terms: dict[str, torch.Tensor], weights: dict[str, float]) ->
 
 @dataclass(frozen=True)
 class PerceptualLayer:
-    """A feature layer of the perceptual loss: VGG arch, weights asset, number of ``features`` modules kept, and
-    whether the loss normalises its [0, 1] RGB input with ImageNet mean/std."""
+    """A feature layer of the perceptual loss: VGG arch, weights asset, number of ``features`` modules kept, whether
+    the loss normalises its [0, 1] RGB input with ImageNet mean/std, and who uses it."""
 
     arch: str
     asset: str
     stop: int
     imagenet_normalise: bool = True
+    doc: str = ""
 
 
 PERCEPTUAL_LAYERS = {
-    "vgg19_conv5_4": PerceptualLayer("vgg19", "vgg19", 35),  # up to conv5_4, before its ReLU (ESRGAN, FASRGAN)
-    "vgg16_conv5_3": PerceptualLayer("vgg16", "vgg16-features", 29),  # up to conv5_3, before its ReLU (demo)
-    # leftthomas/SRGAN: vgg16.features[:31], through pool5, on un-normalised [0, 1] RGB
-    "vgg16_pool5": PerceptualLayer("vgg16", "vgg16-features", 31, imagenet_normalise=False),
+    "vgg19_conv5_4": PerceptualLayer("vgg19", "vgg19", 35, doc="conv5_4 before its ReLU (ESRGAN, FASRGAN, Fs-SRGAN; "
+                                                               "the authors' code for every GAN)"),
+    "vgg19_relu5_4": PerceptualLayer("vgg19", "vgg19", 36, doc="conv5_4 after its ReLU: φ5,4 of SRGAN (Ledig et al.)"),
+    "vgg16_conv5_3": PerceptualLayer("vgg16", "vgg16-features", 29,
+                                     doc="conv5_3 before its ReLU (the demo's stand-in for vgg19_conv5_4)"),
+    "vgg16_relu5_3": PerceptualLayer("vgg16", "vgg16-features", 30,
+                                     doc="conv5_3 after its ReLU (the demo's stand-in for vgg19_relu5_4)"),
+    "vgg16_pool5": PerceptualLayer("vgg16", "vgg16-features", 31, imagenet_normalise=False,
+                                   doc="through pool5, on un-normalised [0, 1] RGB (leftthomas/SRGAN, Wu's base)"),
 }
 
 
@@ -179,6 +192,8 @@ def perceptual_features(layer: str, asset_options: dict) -> tuple[nn.Module, dic
 
 
 def perceptual_loss(cfg: dict, features: nn.Module) -> PerceptualLoss:
-    """The perceptual criterion of the resolved variant ``cfg`` on ``features`` (its layer, criterion and input)."""
+    """The perceptual criterion of the resolved variant ``cfg`` on ``features`` (its layer's input, the criterion
+    and the feature scale)."""
     return PerceptualLoss(features, cfg["losses"]["perceptual_criterion"],
-                          PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].imagenet_normalise)
+                          PERCEPTUAL_LAYERS[cfg["perceptual_layer"]].imagenet_normalise,
+                          cfg["losses"]["perceptual_scale"])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -113,7 +113,7 @@ class StepContext:
 
 def loss_weights(cfg: dict) -> dict[str, float]:
     """The weights λ of the resolved variant ``cfg``'s loss terms (its ``losses`` without the criteria)."""
-    return {k: float(v) for k, v in cfg["losses"].items() if not k.endswith("_criterion")}
+    return {k: float(v) for k, v in cfg["losses"].items() if k not in losses.LOSS_OPTIONS}
 
 
 def step_context(cfg: dict, nets: Networks, opt_g, opt_d, perceptual: nn.Module | None,
@@ -242,16 +242,21 @@ def gan_step(ctx: StepContext, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, 
 
 @dataclass(frozen=True)
 class Procedure:
-    """A training procedure: its step, its GAN objective (None: no discriminator) and the loss weights it accepts
-    with their defaults (the papers' values)."""
+    """A training procedure: its step, its GAN objective (None: no discriminator), the loss weights it accepts with
+    their defaults (the papers' values) and ``tied``: term → the term whose weight it takes when a variant leaves it
+    unset (the defaults listed for a tied term are its source's)."""
 
     step: Callable[[StepContext, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
     objective: Objective | None
     loss_defaults: dict[str, float]
+    tied: dict[str, str] = field(default_factory=dict)
 
 
 _ESRGAN_WEIGHTS = {"pixel": 1e-2, "perceptual": 1.0, "gan": 5e-3}
-_SRGAN_WEIGHTS = {"pixel": 0.0, "perceptual": 1.0, "gan": 1e-3}
+_SRGAN_WEIGHTS = {"pixel": 0.0, "perceptual": 1.0, "gan": 1e-3}  # Ledig et al.: VGG content loss + 1e-3 adversarial
+# Eq. 9: λ1 weights both L_entire (gan) and L_fine (map), so G's map term takes the adversarial weight unless set
+# (FASRGAN's and FA+Fs-SRGAN's released w_map 5e-3 = their gan_weight 5e-3).
+_FA_TIED = {"map": "gan"}
 
 # Loss-weight names: pixel, perceptual, gan (G's adversarial term), map (G's fine-grained map term, w_map),
 # attention (λ2), d_map (D's fine-grained map term; 1 in the papers; 0 with map = attention = 0 switches FA off
@@ -261,9 +266,13 @@ PROCEDURES: dict[str, Procedure] = {
     "ragan": Procedure(gan_step, RAGAN, _ESRGAN_WEIGHTS),
     # λ2 (attention) 1e-2: the FASRGAN paper's value ("is used in our FASRGAN"; Table V's 0.01 column equals Table I's
     # FASRGAN row) and FA+Fs-SRGAN's released one. FASRGAN's released configuration has 5e-2.
-    "ragan_fa": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2, "d_map": 1.0}),
+    "ragan_fa": Procedure(gan_step, RAGAN_FA, {**_ESRGAN_WEIGHTS, "map": 5e-3, "attention": 1e-2, "d_map": 1.0},
+                          _FA_TIED),
     "bce": Procedure(gan_step, BCE, _SRGAN_WEIGHTS),
-    "bce_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 5e-2, "d_map": 1.0}),
+    # SRGAN_FA (Table VI): FASRGAN's terms on SRGAN's objective. The paper states no other λ2 for this port than
+    # FASRGAN's 0.01 (§IV-A, §IV-G "is used in our FASRGAN"); the map term takes the adversarial weight (Eq. 9).
+    "bce_fa": Procedure(gan_step, BCE_FA, {**_SRGAN_WEIGHTS, "map": 1e-3, "attention": 1e-2, "d_map": 1.0},
+                        _FA_TIED),
     # Wu's loss (L1 + 1e-3 adversarial) by default; the four-term SRGAN loss of the leftthomas code Wu simplifies
     # sets pixel_criterion mse, perceptual 6e-3 (perceptual_layer vgg16_pool5, perceptual_criterion mse), tv 2e-8.
     "leftthomas": Procedure(gan_step, LEFTTHOMAS, {"pixel": 1.0, "gan": 1e-3, "perceptual": 0.0, "tv": 0.0}),

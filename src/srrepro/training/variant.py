@@ -3,7 +3,7 @@
 A variant is a mapping (see ``docs/variant-format.md`` for the format and a worked example):
 ``procedure`` (the training objective, :data:`srrepro.training.procedures.PROCEDURES`), ``generator`` and optionally
 ``discriminator`` (``{arch, **build options}`` of :func:`srrepro.models.build_model`), ``losses`` (weights of the
-procedure's terms, ``pixel_criterion`` and ``perceptual_criterion``), ``perceptual_layer``, ``scale`` and ``train``
+procedure's terms and :data:`~srrepro.training.losses.LOSS_OPTIONS`), ``perceptual_layer``, ``scale`` and ``train``
 (:data:`TRAIN_SETTINGS`). The workflow's keys ``label``, ``init_from`` and ``train_data`` (the training datasets:
 one name, a list = one pool of their images, or ``{name: ratio}`` = a mixture drawn by ratio) are accepted and left
 to the workflow. :func:`variant_schema` turns these tables into the JSON schema that both :func:`resolve_variant`
@@ -33,7 +33,7 @@ from srrepro.metrics import image_metrics
 from srrepro.models import available_models, build_model
 from srrepro.models.pairs import GANPair
 from srrepro.models.registry import model_builder
-from srrepro.training.losses import CRITERIA, PERCEPTUAL_LAYERS
+from srrepro.training.losses import CRITERIA, LOSS_OPTIONS, PERCEPTUAL_LAYERS
 from srrepro.training.procedures import PROCEDURES, Networks
 
 
@@ -99,6 +99,11 @@ PRUNE_SETTINGS: dict[str, Setting] = {
 GENERATOR_TRAINING_KEYS = ("prune",)  # generator keys that direct training and are not build options
 WORKFLOW_KEYS = ("label", "init_from", "train_data")  # belong to the workflow; accepted and ignored by training
 DEFAULT_PERCEPTUAL_LAYER = "vgg19_conv5_4"
+LOSS_OPTION_DOCS = {
+    "pixel_criterion": f"criterion of the pixel term ({', '.join(CRITERIA)})",
+    "perceptual_criterion": f"criterion between the SR and HR features ({', '.join(CRITERIA)})",
+    "perceptual_scale": "factor on the SR and HR features before the criterion (SRGAN: 1/12.75)",
+}
 
 
 def variant_schema() -> dict:
@@ -129,7 +134,8 @@ def variant_schema() -> dict:
             "discriminator": network,
             "perceptual_layer": {"enum": list(PERCEPTUAL_LAYERS)},
             "losses": {"type": "object", "properties": {"pixel_criterion": criterion,
-                                                        "perceptual_criterion": criterion},
+                                                        "perceptual_criterion": criterion,
+                                                        "perceptual_scale": {"type": "number", "exclusiveMinimum": 0}},
                        "additionalProperties": {"type": "number", "minimum": 0}},
             "train": {"type": "object", "additionalProperties": False, "properties": train},
         },
@@ -212,12 +218,13 @@ def resolve_variant(variant: dict, key: str = "") -> dict:
     where = key
     key = f"{key}." if key else ""
     procedure = PROCEDURES[variant["procedure"]]
-    criteria = {"pixel_criterion": "l1", "perceptual_criterion": "l1"}
-    losses = {**procedure.loss_defaults, **criteria, **variant.get("losses", {})}
-    unknown = sorted(set(losses) - {*procedure.loss_defaults, *criteria})
+    given = variant.get("losses", {})
+    losses = {**procedure.loss_defaults, **LOSS_OPTIONS, **given}
+    unknown = sorted(set(losses) - {*procedure.loss_defaults, *LOSS_OPTIONS})
     if unknown:
         raise ConfigError(f"{noun} '{key}losses.{unknown[0]}': procedure '{variant['procedure']}' has no loss "
-                          f"term '{unknown[0]}'; its terms: {', '.join([*procedure.loss_defaults, *criteria])}")
+                          f"term '{unknown[0]}'; its terms: {', '.join([*procedure.loss_defaults, *LOSS_OPTIONS])}")
+    losses.update({term: losses[source] for term, source in procedure.tied.items() if term not in given})
     train = {**{name: s.default for name, s in TRAIN_SETTINGS.items()}, **variant.get("train", {})}
     prune = variant["generator"].get("prune", False)
     if prune:
@@ -356,8 +363,15 @@ def reference_markdown() -> str:
     lines = ["| procedure | GAN objective | loss terms and default weights |", "|---|---|---|"]
     for name, procedure in PROCEDURES.items():
         objective = "none (no discriminator)" if procedure.objective is None else procedure.objective.name
-        weights = ", ".join(f"{term} {value:g}" for term, value in procedure.loss_defaults.items())
+        weights = ", ".join(f"{term} = {procedure.tied[term]}" if term in procedure.tied else f"{term} {value:g}"
+                            for term, value in procedure.loss_defaults.items())
         lines.append(f"| `{name}` | {objective} | {weights} |")
+    lines += ["", "| `perceptual_layer` | network | `features` modules kept | meaning |", "|---|---|---|---|"]
+    for name, layer in PERCEPTUAL_LAYERS.items():
+        lines.append(f"| `{name}` | {layer.arch.upper()} | {layer.stop} | {layer.doc} |")
+    lines += ["", "| `losses` option | default | meaning |", "|---|---|---|"]
+    for name, default in LOSS_OPTIONS.items():
+        lines.append(f"| `{name}` | `{json.dumps(default)}` | {LOSS_OPTION_DOCS[name]} |")
     lines += ["", "| train setting | default | meaning |", "|---|---|---|"]
     for name, setting in {**TRAIN_SETTINGS, **PRUNE_SETTINGS}.items():
         prune = " (with `generator.prune: true` only)" if name in PRUNE_SETTINGS else ""
