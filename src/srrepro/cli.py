@@ -221,7 +221,8 @@ def cmd_train(args) -> None:
     main_rank = os.environ.get("RANK", "0") == "0"  # every rank of a torchrun job runs this; rank 0 owns the folder
     with contextlib.ExitStack() as owner:
         if main_rank:  # the run folder first, then its log: a trainer refused here leaves the owner's log alone
-            owner.enter_context(run_state.claim(Path(args.run_dir), then=args.log and (lambda: _output_to(args.log))))
+            open_log = (lambda: _output_to(args.log_file)) if args.log_file else None
+            owner.enter_context(run_state.claim(Path(args.run_dir), then=open_log))
         final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
                               threads=args.threads, val_dir=args.val, init_checkpoint=args.init,
                               asset_options=_asset_options(args), publish_to=args.out,
@@ -268,10 +269,13 @@ def cmd_summarise(args) -> None:
 
 
 def cmd_paper_table(args) -> None:
+    from srrepro.reporting.claim_intervals import METHODS
     from srrepro.reporting.paper_tables import build_paper_table
 
+    if args.interval not in METHODS:
+        raise SrreproError(f"--interval {args.interval}: unknown method; known: {', '.join(METHODS)}")
     claims = build_paper_table(args.table, args.summary, json.loads(args.datasets), args.md, args.csv, args.scale_note,
-                               args.html)
+                               args.html, args.metric_files, args.interval)
     print(Path(args.md).read_text())
     print(f"{len(claims)} claims judged")
 
@@ -404,8 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--val", help="prepared validation dataset folder")
     p.add_argument("--init", help="checkpoint initialising the generator (e.g. the PSNR-oriented model)")
-    p.add_argument("--log", type=_output_file, help="write stdout and stderr to this file, emptied once the run folder "
-                   "is owned (a trainer refused a busy folder says so on stderr and leaves the file alone)")
+    p.add_argument("--log-file", type=_output_file, help="write stdout and stderr to this file, emptied once the run "
+                   "folder is owned (a trainer refused a busy folder says so on stderr and leaves the file alone); not "
+                   "--log, which torchrun would take for an abbreviation of its own --log-dir")
     _add_asset_arguments(p)
     p.set_defaults(func=cmd_train)
 
@@ -453,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", help="table1 ... table7, wu_table1, spsagan_table1, spsagan_ablation")
     p.add_argument("--summary", required=True)
     p.add_argument("--datasets", required=True, help="JSON: paper dataset -> our dataset or null")
+    p.add_argument("metric_files", nargs="*", help="per-image metric CSVs (and recognition.csv) the claims are judged on")
+    p.add_argument("--interval", default="anova",
+                   help="how a claim's 95 %% interval is computed: anova (default) or bootstrap "
+                        "(see srrepro.reporting.claim_intervals)")
     _add_table_outputs(p)
     p.set_defaults(func=cmd_paper_table)
 
@@ -481,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Arguments naming what a command writes: files (written beside, then renamed) and folders (filled; an out_dir is
 # staged beside itself). Checked writable before the work starts, so that a long job does not end in a
 # PermissionError after its last image.
-_OUTPUT_FILES = ("out", "md", "csv", "html", "png", "json", "manifest", "log")
+_OUTPUT_FILES = ("out", "md", "csv", "html", "png", "json", "manifest", "log_file")
 _OUTPUT_FOLDERS = ("out_dir", "run_dir", "sr_root")
 
 

@@ -9,9 +9,10 @@
 # torchrun starts one training process per GPU, train.batch_size stays the global batch (srrepro.training.distributed).
 # threads: torch threads of each process.
 # The job's log (logs/train/<variant>-s<seed>.log) is not a `log:` of the rule: Snakemake deletes a rule's log files
-# before the job starts, even while another job (a second `snakemake --nolock`) still trains into that run folder. The
-# trainer empties and writes its log only once it owns the run folder (`--log`); one refused because the folder is
-# busy says so on the job's stderr (Snakemake's output) and leaves the owner's log alone.
+# before the job starts, even while another job (a second `snakemake --nolock`) still trains into that run folder.
+# The trainer empties and writes its log only once it owns the run folder (`--log-file`); one refused because the
+# folder is busy says so on the job's stderr (Snakemake's output) and leaves the owner's log alone. Under torchrun the
+# log holds rank 0's output; torchrun's own and the other ranks' go to the job's stderr.
 
 from srrepro.config import pruning_datasets, training_data_arguments, training_datasets
 
@@ -40,7 +41,7 @@ rule train:
     shell:
         f"{LAUNCH_CLI} train --variant-json {{params.variant:q}} {{params.data}} --run-dir {{params.run_dir}}"
         " --out {output} --seed {wildcards.seed} --threads {threads} {params.val} {params.init} {params.assets}"
-        " --log logs/train/{wildcards.variant}-s{wildcards.seed}.log"
+        " --log-file logs/train/{wildcards.variant}-s{wildcards.seed}.log"
 
 
 # The authors' released weights as the model file a variant starts from (init_from: released:<name>), fetched and
