@@ -94,11 +94,12 @@ def check_writable(path: str | os.PathLike) -> None:
     while not folder.is_dir():
         folder = folder.parent
     try:
-        os.unlink(_create_temporary(folder / ".srrepro-write-test"))
+        probe = _create_temporary(folder / ".srrepro-write-test")
     except OSError as err:
         target = "" if folder == path.absolute() else f" (where {path} goes)"
         raise SrreproError(f"cannot write to {folder}{target}: {err.strerror}; choose a writable location or make it "
                            f"writable") from None
+    probe.unlink(missing_ok=True)
 
 
 def remove_temporaries(folder: str | os.PathLike, name: str = "*") -> list[Path]:
