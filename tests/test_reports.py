@@ -14,8 +14,8 @@ from PIL import Image
 from srrepro.metrics import metric_spec
 from srrepro.reporting.documents import to_markdown
 from srrepro.reporting.figures import DPI, SIZES, tradeoff_plot
-from srrepro.reporting.paper_tables import (FAILS, HOLDS, NOISE, NOT_RELEASED, RELEASED_NOT_EVALUATED, UNKNOWN, compare,
-                                            document, judge_claims, verdict)
+from srrepro.reporting.paper_tables import (FAILS, HOLDS, NOT_RELEASED, RELEASED_NOT_EVALUATED, TIE, UNDECIDED, UNKNOWN,
+                                            compare, document, judge_claims, per_image_values, verdict)
 from srrepro.reporting.published_values import load_published
 from srrepro.reporting.summary import format_cell, summarise
 from srrepro.reporting.table_specs import RELEASED_MODELS, RELEASED_ROWS, TABLES
@@ -25,12 +25,29 @@ def _summary(rows):
     return pd.DataFrame(rows, columns=["variant", "dataset", "metric", "mean", "std", "seeds", "note"])
 
 
-def test_verdict_uses_direction_and_seed_noise():
-    assert verdict((0.05, 0.001), (0.06, 0.001), lower=True) == HOLDS
-    assert verdict((0.06, 0.001), (0.05, 0.001), lower=True) == FAILS
-    assert verdict((0.055, 0.01), (0.056, 0.01), lower=True) == NOISE
-    assert verdict((30.2, math.nan), (30.1, math.nan), lower=False) == HOLDS  # one seed: no noise estimate
-    assert verdict((math.nan, 0), (1.0, 0), lower=False) == UNKNOWN
+IMAGE_OFFSETS = (-0.004, -0.001, 0.002, 0.003)
+
+
+def _values(summary):
+    """Per-image values behind a summary: per seed a value of that seed's mean (the seeds' means have the summary's
+    mean and std) plus an offset per image shared by every model; models with one seed are unseeded."""
+    records = []
+    for r in summary.itertuples():
+        seeds = int(r.seeds) if r.seeds else 1
+        spread = np.linspace(-1, 1, seeds) if seeds > 1 else np.zeros(1)
+        spread = spread / spread.std(ddof=1) if seeds > 1 else spread
+        for k, offset in enumerate(spread):
+            for i, image_offset in enumerate(IMAGE_OFFSETS):
+                value = r.mean + offset * (0 if math.isnan(r.std) else r.std) + image_offset * abs(r.mean)
+                records.append((r.variant, k if seeds > 1 else np.nan, r.dataset, f"img{i}", r.metric.lower(), value))
+    return pd.DataFrame(records, columns=["variant", "seed", "dataset", "image", "metric", "value"])
+
+
+def test_paper_verdict_uses_direction():
+    assert verdict(0.05, 0.06, lower=True) == HOLDS
+    assert verdict(0.06, 0.05, lower=True) == FAILS
+    assert verdict(30.1, 30.1, lower=False) == TIE
+    assert verdict(math.nan, 1.0, lower=False) == UNKNOWN
     assert metric_spec("LPIPS").lower_is_better and metric_spec("top1_error").lower_is_better
     assert not metric_spec("PSNR").lower_is_better
 
@@ -75,7 +92,7 @@ def test_table1_cells_differences_substitutes_and_claims():
     assert enhance["paper"] == 0.0488 and "not replicated" in enhance["note"]
 
     # Each claim judged once on demo_test (standing for four paper datasets), once per unavailable dataset
-    claims = judge_claims(spec, long).set_index("claim")
+    claims = judge_claims(spec, long, _values(summary)).set_index("claim")
     assert claims.index.str.match(r"FASRGAN has lower (LPIPS|PI) than ESRGAN on ").sum() == 4
     assert len(claims) == len(set(claims.index)) == 54  # every sentence's pairs (tests/test_claims.py), judged once
     lpips = claims.loc["FASRGAN has lower LPIPS than ESRGAN on demo_test"]
@@ -84,8 +101,10 @@ def test_table1_cells_differences_substitutes_and_claims():
     assert lpips["released"] == UNKNOWN  # the released weights were not evaluated
     assert claims.loc["FASRGAN has lower LPIPS than ESRGAN on Urban100"][["paper", "ours"]].tolist() == [HOLDS, UNKNOWN]
     assert claims.loc["FASRGAN has lower PI than ESRGAN on demo_test"]["ours"] == UNKNOWN
+    assert lpips["seeds × images"] == "2 × 4" and lpips["difference"].startswith("+0.0100 [")
+    assert judge_claims(spec, long)["ours"].eq(UNKNOWN).all()  # without per-image values nothing is judged
 
-    text = to_markdown(document(spec, long, judge_claims(spec, long), "demo scale"))
+    text = to_markdown(document(spec, long, judge_claims(spec, long, _values(summary)), "demo scale"))
     assert text.count("| demo_test ") == 1  # our values shown once ...
     assert text.count("28.00 ± 0.10") == 1 and "| paper: Set5 " in text and "| paper: PIRM val " in text
     assert "(Δ" not in text  # ... and no difference against a different dataset
@@ -115,26 +134,7 @@ def test_spsagan_table1_esrgan_is_trained_in_spsagans_setting_beside_the_release
     assert (esrgan["released"], esrgan["released_value"]) == ("released_esrgan", 2.9)
     srresnet = cell("SRResNet")
     assert srresnet["ours_mean"] == 5.0 and srresnet["released"] == "" and math.isnan(srresnet["released_value"])
-    claims = judge_claims(spec, long).set_index("claim")
-    assert claims.loc["SPSAGAN has lower PI than ESRGAN on OST300"][["ours", "released"]].tolist() == [HOLDS, "–"]
-    text = to_markdown(document(spec, long, claims.reset_index(), "scale"))
-    assert "spsa_esrgan" in text and "official release" in text and "Ledig" in text
-
-
-def test_spsagan_table1_esrgan_is_trained_in_spsagans_setting_beside_the_release():
-    spec = TABLES["spsagan_table1"]
-    summary = _summary([(model, "OST300", "pi", value, np.nan, 1, "") for model, value in (
-        ("esrgan", 3.0), ("spsa_esrgan", 2.8), ("released_esrgan", 2.9), ("spsagan", 2.7),
-        ("srresnet_psnr", 5.0), ("released_srresnet", 5.5))])
-    long = compare(spec, summary, {"BSD100": None, "OST": "OST300"})
-    cell = lambda method: long[(long["method"] == method) & (long["dataset"] == "OST")  # noqa: E731
-                               & (long["metric"] == "PI")].iloc[0]
-    esrgan = cell("ESRGAN")
-    assert (esrgan["variant"], esrgan["ours_mean"]) == ("spsa_esrgan", 2.8)  # not DIV2K-only esrgan's 3.0
-    assert (esrgan["released"], esrgan["released_value"]) == ("released_esrgan", 2.9)
-    srresnet = cell("SRResNet")
-    assert srresnet["ours_mean"] == 5.0 and srresnet["released"] == "" and math.isnan(srresnet["released_value"])
-    claims = judge_claims(spec, long).set_index("claim")
+    claims = judge_claims(spec, long, _values(summary)).set_index("claim")
     assert claims.loc["SPSAGAN has lower PI than ESRGAN on OST300"][["ours", "released"]].tolist() == [HOLDS, "–"]
     text = to_markdown(document(spec, long, claims.reset_index(), "scale"))
     assert "spsa_esrgan" in text and "official release" in text and "Ledig" in text
@@ -166,7 +166,7 @@ def test_released_weights_column_and_verdicts():
     assert get("FASRGAN", "PI")["released_note"] == "asset 'nrqm-model' unavailable"
     assert get("Fs-SRGAN", "LPIPS")["released_note"] == RELEASED_NOT_EVALUATED
     assert get("SRGAN", "LPIPS")["released"] == "" and get("SRGAN", "LPIPS")["released_note"] == ""
-    claims = judge_claims(spec, long).set_index("claim")
+    claims = judge_claims(spec, long, _values(summary)).set_index("claim")
     assert claims.loc["FASRGAN has lower LPIPS than ESRGAN on Set5"][["paper", "ours", "released"]].tolist() == [
         HOLDS, HOLDS, HOLDS]
     assert claims.loc["FASRGAN has lower PI than ESRGAN on Set5"]["released"] == UNKNOWN
@@ -194,7 +194,8 @@ def test_spsagan_ablation_is_judged_on_fig11_images_and_metrics():
             records += [(model, "OST300", image, "psnr", psnr, ""),
                         (model, "OST300", image, "lpips", 0.1, ""),
                         (model, "OST300", image, "pi", 5.0 - base / 10 + i / 100, "")]
-    summary = summarise(pd.DataFrame(records, columns=["model", "dataset", "image", "metric", "value", "note"]))
+    frame = pd.DataFrame(records, columns=["model", "dataset", "image", "metric", "value", "note"])
+    summary = summarise(frame)
     spec = TABLES["spsagan_ablation"]
     assert {c.dataset for c in spec.claims} == {"OST Fig. 11"}
     assert {c.metric for c in spec.claims} == {"PSNR", "SSIM", "PI"} and "LPIPS" in spec.metrics
@@ -206,7 +207,7 @@ def test_spsagan_ablation_is_judged_on_fig11_images_and_metrics():
     assert get("+ feature attention", "OST Fig. 11", "LPIPS")["ours_mean"] == pytest.approx(0.1)  # an extra column
     seg = get("+ segmentation attention", "OST Fig. 11", "PSNR")
     assert math.isnan(seg["ours_mean"]) and "OST_095 not among the evaluated images of OST300" in seg["note"]
-    claims = judge_claims(spec, long).set_index("claim")
+    claims = judge_claims(spec, long, per_image_values(frame)).set_index("claim")
     fattn = claims.loc["feature attention improves PSNR over ESRGAN on OST300_fig11"]
     assert fattn["ours"] == HOLDS and fattn["paper"] == f"OST Fig. 11: {UNKNOWN}"  # Fig. 11's numbers are not in the paper's text
     assert claims.loc["feature attention improves PI over ESRGAN on OST300_fig11"]["ours"] == HOLDS

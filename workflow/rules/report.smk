@@ -94,7 +94,9 @@ rule summary:
 
 rule paper_table:
     input:
-        rules.summary.output.csv,
+        summary=rules.summary.output.csv,
+        metrics=expand(f"{RESULTS}/metrics/{{model}}.csv", model=evaluated_models()),
+        recognition=f"{RESULTS}/recognition.csv",
     output:
         md=f"{REPORTS}/tables/{{table}}.md",
         csv=f"{REPORTS}/tables/{{table}}.csv",
@@ -112,8 +114,10 @@ rule paper_table:
         datasets=json.dumps(config["reports"]["datasets"]),
         note=SCALE_NOTE,
         title=lambda w: TABLES[w.table].title,
+        interval=config["reports"].get("claim_interval", "anova"),
     shell:
-        "{params.cli} paper-table {wildcards.table} --summary {input} --datasets {params.datasets:q}"
+        "{params.cli} paper-table {wildcards.table} --summary {input.summary} {input.metrics} {input.recognition}"
+        " --interval {params.interval} --datasets {params.datasets:q}"
         " --scale-note {params.note:q} --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 

@@ -2,7 +2,7 @@
 
 Every table of the reports is built once as a :class:`Document` and written as ``.md`` (for reading in a terminal or
 on a forge) and as a standalone ``.html`` page (for ``reports/index.html`` and Snakemake's report). Claim verdicts
-are coloured in HTML: holds green, fails red, within seed noise amber, n/a grey.
+are coloured in HTML: holds green, fails red, undecided (and the paper's ties) amber, n/a grey.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from srrepro.atomic import write_text
 
-VERDICT_CLASSES = {"holds": "holds", "fails": "fails", "within seed noise": "noise", "n/a": "na", "–": "na"}
+VERDICT_CLASSES = {"holds": "holds", "fails": "fails", "undecided": "noise", "tie": "noise", "n/a": "na", "–": "na"}
 STYLE = """body{font-family:sans-serif;max-width:80em;margin:1.5em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:85%;
 vertical-align:top}th{background:#f0f0f0}tr.block-start td{border-top:2px solid #555}tr.ours td{font-weight:bold}

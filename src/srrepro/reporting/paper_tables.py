@@ -20,10 +20,14 @@ from srrepro.metrics import metric_spec
 from srrepro.metrics.registry import RECOGNITION_DATASET
 from srrepro.reporting.documents import Bullets, Document, Heading, NumberedNotes, Paragraph, Table, write_document
 from srrepro.reporting.published_values import load_published
-from srrepro.reporting.summary import DIGITS, read_summary
+from srrepro.reporting.claim_intervals import (FAILS, HOLDS, METHOD_NAMES, UNDECIDED, UNKNOWN, Interval, interval,
+                                               paired_differences)
+from srrepro.reporting.summary import DIGITS, read_metric_files, read_summary, split_model, with_subsets
 from srrepro.reporting.table_specs import TABLES, TableSpec
 
-HOLDS, FAILS, NOISE, UNKNOWN = "holds", "fails", "within seed noise", "n/a"
+TIE = "tie"  # the paper's two numbers are equal
+CLAIM_COLUMNS = ["claim", "our_dataset", "dataset", "paper", "ours", "difference", "seeds × images", "seeds to decide",
+                 "released", "released difference"]
 NOT_RELEASED = "–"  # a claim about a method whose weights were not released
 RELEASED_NOT_EVALUATED = "released weights not evaluated: run `snakemake released` (fetches the weights; see README)"
 
@@ -110,21 +114,41 @@ def _block(our_dataset: str, dataset: str) -> str:
     return our_dataset or f"{dataset} (not evaluated)"
 
 
-def verdict(better: tuple[float, float], worse: tuple[float, float], lower: bool) -> str:
-    """Verdict on "better beats worse" from (mean, std) pairs; noise is the combined seed std."""
-    (b_mean, b_std), (w_mean, w_std) = better, worse
-    if math.isnan(b_mean) or math.isnan(w_mean):
+def verdict(better: float, worse: float, lower: bool) -> str:
+    """Verdict on "better beats worse" from two single numbers (the paper's): holds, fails, or tie when equal."""
+    if math.isnan(better) or math.isnan(worse):
         return UNKNOWN
-    gain = (w_mean - b_mean) if lower else (b_mean - w_mean)
-    noise = math.hypot(b_std, w_std) if not (math.isnan(b_std) or math.isnan(w_std)) else 0.0
-    if abs(gain) <= noise:
-        return NOISE
-    return HOLDS if gain > 0 else FAILS
+    gain = (worse - better) if lower else (better - worse)
+    return HOLDS if gain > 0 else FAILS if gain < 0 else TIE
 
 
-def judge_claims(spec: TableSpec, long: pd.DataFrame) -> pd.DataFrame:
+def _per_image(values: pd.DataFrame | None, model: str, dataset: str, metric: str) -> pd.DataFrame:
+    """Rows (seed, image, value) of ``model`` (a variant: every seed of it; or an unseeded model) on ``dataset``."""
+    if values is None or not model:
+        return pd.DataFrame(columns=["seed", "image", "value"])
+    hit = values[(values["variant"] == model) & (values["dataset"] == dataset) & (values["metric"] == metric.lower())]
+    return hit[["seed", "image", "value"]]
+
+
+def judge(values: pd.DataFrame | None, better: str, worse: str, dataset: str, metric: str,
+          method: str) -> Interval | None:
+    """The interval of "``better`` beats ``worse``" on ``dataset`` from per-image values; None if either model has
+    no values there."""
+    a, b = _per_image(values, better, dataset, metric), _per_image(values, worse, dataset, metric)
+    if a.empty or b.empty:
+        return None
+    d, why = paired_differences(a, b, metric_spec(metric).lower_is_better)
+    if not d.size:
+        return Interval(math.nan, math.nan, math.nan, 0, 0, method, UNKNOWN, None, why)
+    return interval(d, method)
+
+
+def judge_claims(spec: TableSpec, long: pd.DataFrame, values: pd.DataFrame | None = None,
+                 method: str = "anova") -> pd.DataFrame:
     """Each claim judged once per evaluated dataset: on the paper's numbers (per paper dataset it stands for), on ours
-    and on the authors' released models."""
+    and on the authors' released models. Ours and the released models' are judged on the per-image ``values``
+    (:func:`per_image_values`) with an interval (:mod:`srrepro.reporting.claim_intervals`, ``method``); without
+    them (or with a value missing) the verdict is n/a."""
     index = {(_key(r.method, r.setting), r.dataset, r.metric): r for r in long.itertuples()}
     groups: dict[tuple, dict] = {}
     for claim in spec.claims:
@@ -136,29 +160,49 @@ def judge_claims(spec: TableSpec, long: pd.DataFrame) -> pd.DataFrame:
         block = _block(better.our_dataset, claim.dataset)
         group = groups.get((claim.metric, claim.better, claim.worse, block))
         if group is None:
-            if better.released and worse.released:
-                released = verdict((better.released_value, math.nan), (worse.released_value, math.nan), lower)
-            else:
-                released = NOT_RELEASED
+            digits = DIGITS.get(claim.metric.lower(), 4)
+            ours = released = None
+            if better.our_dataset:
+                measured = spec.measured_as(claim.metric)
+                ours = (judge(values, better.variant, worse.variant, better.our_dataset, measured, method)
+                        if not (math.isnan(better.ours_mean) or math.isnan(worse.ours_mean)) else None)
+                if better.released and worse.released and not (
+                        math.isnan(better.released_value) or math.isnan(worse.released_value)):
+                    released = judge(values, better.released, worse.released, better.our_dataset, measured,
+                                     method)
             group = groups[(claim.metric, claim.better, claim.worse, block)] = {
                 "claim": claim.on(better.our_dataset or claim.dataset),
                 "our_dataset": better.our_dataset,
                 "datasets": [],
                 "verdicts": [],
-                "ours": verdict((better.ours_mean, better.ours_std), (worse.ours_mean, worse.ours_std), lower),
-                "released": released,
+                "ours": ours.verdict if ours else UNKNOWN,
+                "difference": ours.text(digits) if ours else "",
+                "seeds × images": f"{ours.seeds} × {ours.images}" if ours else "",
+                "seeds to decide": ("" if not ours or ours.verdict != UNDECIDED else
+                                    str(ours.seeds_needed) if ours.seeds_needed else "more seeds cannot"),
+                "released": (released.verdict if released else UNKNOWN) if better.released and worse.released
+                else NOT_RELEASED,
+                "released difference": released.text(digits) if released else "",
             }
         group["datasets"].append(claim.dataset)
-        group["verdicts"].append(verdict((better.paper, 0.0), (worse.paper, 0.0), lower))
+        group["verdicts"].append(verdict(better.paper, worse.paper, lower))
     records = []
     for group in groups.values():
         same = group["datasets"] == [group["our_dataset"]] or not group["our_dataset"]
         paper = group["verdicts"][0] if same else "; ".join(
             f"{d}: {v}" for d, v in zip(group["datasets"], group["verdicts"]))
-        records.append({"claim": group["claim"], "our_dataset": group["our_dataset"],
-                        "dataset": "; ".join(group["datasets"]), "paper": paper, "ours": group["ours"],
-                        "released": group["released"]})
-    return pd.DataFrame(records, columns=["claim", "our_dataset", "dataset", "paper", "ours", "released"])
+        records.append({**{k: v for k, v in group.items() if k not in ("datasets", "verdicts")},
+                        "dataset": "; ".join(group["datasets"]), "paper": paper})
+    return pd.DataFrame(records, columns=CLAIM_COLUMNS)
+
+
+def per_image_values(rows: pd.DataFrame) -> pd.DataFrame:
+    """Tidy per-image metric rows (model, dataset, image, metric, value, note; subsets added) as the values
+    :func:`judge_claims` reads: columns variant, seed, dataset, image, metric, value."""
+    rows = with_subsets(rows)
+    split = [split_model(m) for m in rows["model"]]
+    return rows.assign(variant=[v for v, _ in split], seed=[s for _, s in split],
+                       metric=rows["metric"].str.lower())[["variant", "seed", "dataset", "image", "metric", "value"]]
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -222,7 +266,25 @@ def protocol_note(spec: TableSpec) -> Bullets:
                          for metric in spec.metrics if metric not in spec.unreplicable))
 
 
-def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_note: str) -> Document:
+def claims_blocks(claims: pd.DataFrame, released: bool, method: str) -> list:
+    """The claims table and how to read it: each verdict with its mean paired difference and 95 % interval."""
+    shown = claims.rename(columns={"paper": "paper's numbers", "released": "released weights",
+                                   "difference": "ours: mean difference [95 % CI]"})
+    columns = ["claim", "paper's numbers", "ours", "ours: mean difference [95 % CI]", "seeds × images",
+               "seeds to decide"] + (["released weights", "released difference"] if released else [])
+    return [Table(shown[columns], "claims", verdict_columns=("paper's numbers", "ours")
+                  + (("released weights",) if released else ())),
+            Paragraph(f"Verdicts on ours{' and on the released weights' if released else ''}: the mean over seeds and "
+                      f"test images of the paired "
+                      f"difference (positive: the claim's direction) with its 95 % interval ({METHOD_NAMES[method]}); "
+                      f"*holds* / *fails* when the interval excludes 0, *{UNDECIDED}* otherwise, with the number of "
+                      f"seeds at which the observed effect would be decided (\"more seeds cannot\": the test "
+                      f"images' own spread is too large); n/a where a value is missing. The paper's verdict is on "
+                      f"its published numbers, per paper dataset the evaluated one stands for.")]
+
+
+def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_note: str,
+             method: str = "anova") -> Document:
     """The table with its scale note, legend, substitutions, n/a reasons and claims."""
     frame, classes, reasons = layout(spec, long)
     legend = ("Rows per evaluated dataset and metric: `ours` (mean ± std over seeds), `released weights` (the "
@@ -242,32 +304,29 @@ def document(spec: TableSpec, long: pd.DataFrame, claims: pd.DataFrame, scale_no
     if spec.notes:
         blocks.append(Bullets("How our rows are set up:", spec.notes))
     if not claims.empty:
-        shown = claims.rename(columns={"paper": "paper's numbers", "released": "released weights"})
-        columns = ["claim", "paper's numbers", "ours"] + (["released weights"] if (long["released"] != "").any() else [])
-        blocks += [Heading("Claims"), Table(shown[columns], "claims", verdict_columns=tuple(columns[1:])),
-                   Paragraph("Verdicts: holds / fails when the difference exceeds the combined seed std; within seed "
-                             "noise otherwise; n/a where a value is missing. The paper's verdict is given per paper "
-                             "dataset the evaluated one stands for.")]
+        blocks += [Heading("Claims"), *claims_blocks(claims, (long["released"] != "").any(), method)]
     return Document(spec.name, spec.title, blocks, scale_note)
 
 
 def write_paper_table(spec: TableSpec, summary: pd.DataFrame, dataset_map: dict, md_path: str | Path,
-                      csv_path: str | Path, scale_note: str, html_path: str | Path | None = None) -> pd.DataFrame:
+                      csv_path: str | Path, scale_note: str, html_path: str | Path | None = None,
+                      values: pd.DataFrame | None = None, method: str = "anova") -> pd.DataFrame:
     """Compare, judge and write ``md_path``, ``html_path`` and ``csv_path`` (long form with claims appended as rows
     with metric 'claim'); return the claims."""
     long = compare(spec, summary, dataset_map)
-    claims = judge_claims(spec, long)
-    write_document(document(spec, long, claims, scale_note), md_path, html_path)
+    claims = judge_claims(spec, long, values, method)
+    write_document(document(spec, long, claims, scale_note, method), md_path, html_path)
     out = pd.concat([long, claims.assign(table=spec.name, metric="claim")], ignore_index=True)
     write_text(csv_path, out.replace({np.nan: None}).to_csv(index=False))
     return claims
 
 
 def build_paper_table(name: str, summary_csv, dataset_map: dict, md: str | Path, csv: str | Path, scale_note: str,
-                      html: str | Path | None = None):
+                      html: str | Path | None = None, metric_files: list[str | Path] = (), method: str = "anova"):
     """One of the papers' tables (see :data:`srrepro.reporting.table_specs.TABLES`) with ours beside the published
-    values; returns the judged claims."""
+    values, its claims judged on the per-image values of ``metric_files``; returns the judged claims."""
     if name not in TABLES:
         raise KeyError(f"unknown table '{name}'; known: {', '.join(TABLES)}")
     mapping = {**dataset_map, RECOGNITION_DATASET: RECOGNITION_DATASET}
-    return write_paper_table(TABLES[name], read_summary(summary_csv), mapping, md, csv, scale_note, html)
+    values = per_image_values(read_metric_files(list(metric_files))) if metric_files else None
+    return write_paper_table(TABLES[name], read_summary(summary_csv), mapping, md, csv, scale_note, html, values, method)

@@ -23,9 +23,10 @@ def claims_from_tables(table_csvs: list[str | Path]) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         frames.append(frame[frame["metric"] == "claim"])
     claims = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["table", "claim", "paper", "ours", "released"])
-    claims = claims[["table", "claim", "paper", "ours", "released"]]
-    return claims.rename(columns={"paper": "paper's numbers", "released": "released weights"})
+        columns=["table", "claim", "paper", "ours", "difference", "seeds to decide", "released"])
+    claims = claims[["table", "claim", "paper", "ours", "difference", "seeds to decide", "released"]].fillna("")
+    return claims.rename(columns={"paper": "paper's numbers", "released": "released weights",
+                                  "difference": "ours: mean difference [95 % CI]"})
 
 
 def _tally(claims: pd.DataFrame, column: str) -> str:
@@ -62,9 +63,12 @@ def write_index(path: str | Path, *, scale_note: str, data_notes: list[str], sub
 <h2>Data</h2>{_list(data_notes)}
 <h2>Substitutions</h2>{_list(substitutions)}
 <section id="claims"><h2>Claims of the papers</h2>
-<p>Each claim judged on the paper's own numbers (per paper dataset), on ours and on the authors' released weights:
+<p>Each claim judged on the paper's own numbers (per paper dataset; tie where they are equal), on ours and on the
+authors' released weights:
 <span class="verdict holds">holds</span> <span class="verdict fails">fails</span>
-<span class="verdict noise">within seed noise</span> <span class="verdict na">n/a</span> (– : no released weights).</p>
+<span class="verdict noise">undecided</span> <span class="verdict na">n/a</span> (– : no released weights). Ours and
+the released weights' are decided by a 95 % interval of the mean paired difference over seeds and test images (each
+table says how it is computed); an undecided claim gives the seeds at which the observed effect would be decided.</p>
 <ul>{summary}</ul>
 {html_table(Table(claims, "claims", verdict_columns=VERDICT_COLUMNS))}</section>
 {"".join(sections)}
