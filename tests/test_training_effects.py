@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from srrepro.reporting.training_effects import (
+    EXPECTED_LITERATURE,
     EXPECTED_PSNR,
     EXPECTED_TRADE_OFF,
     FAILS,
@@ -73,3 +74,36 @@ def test_the_document_counts_what_holds(tmp_path):
     assert "≥ bicubic + 0.5 dB: 1 of 1" in markdown
     assert "lower PSNR than their start: 0 of 1; not: gan (seed 0, demo_test)" in markdown
     assert len(pd.read_csv(tmp_path / "t.csv")) == 2 and "<table" in (tmp_path / "t.html").read_text()
+
+
+def test_psnr_models_are_held_against_srcnns_published_psnr_where_published(tmp_path):
+    rows = pd.concat([_rows({"bicubic": {"psnr": [28.0, 28.84], "lpips": [0.3, 0.3]},      # Set5 mean 28.42
+                             "psnr-s0": {"psnr": [30.5, 30.56], "lpips": [0.2, 0.2]},      # 30.53 > 30.48
+                             "psnr-s1": {"psnr": [30.4, 30.5], "lpips": [0.2, 0.2]},       # 30.45 < 30.48
+                             "gan-s0": {"psnr": [29.0, 29.0], "lpips": [0.1, 0.1]}}).assign(dataset="Set5"),
+                      _rows({model: {"psnr": [28.0], "lpips": [0.2]}  # demo_test: nothing published
+                             for model in ("bicubic", "psnr-s0", "psnr-s1", "gan-s0")})])
+    rows.to_csv(tmp_path / "all.csv", index=False)
+    effects = write_training_effects([tmp_path / "all.csv"], VARIANTS, {}, {}, tmp_path / "t.md", tmp_path / "t.csv")
+    srcnn = effects[effects["compared with"] == "SRCNN (published: VDSR Table 3)"].set_index("seed")
+    assert list(srcnn["variant"]) == ["psnr", "psnr"] and set(srcnn["dataset"]) == {"Set5"}  # no GAN phase, no demo_test
+    assert srcnn.loc[0, "ΔPSNR"] == pytest.approx(30.53 - 30.48) and srcnn.loc[0, "verdict"] == HOLDS
+    assert srcnn.loc[1, "ΔPSNR"] == pytest.approx(30.45 - 30.48) and srcnn.loc[1, "verdict"] == FAILS
+    assert (srcnn["expected"] == EXPECTED_LITERATURE).all() and srcnn["ΔLPIPS"].isna().all()
+    markdown = (tmp_path / "t.md").read_text()
+    assert "above SRCNN's published PSNR: 1 of 2; not: psnr (seed 1, Set5)" in markdown
+    shown = [[cell.strip() for cell in line.split("|")[1:-1]] for line in markdown.splitlines()
+             if "| SRCNN (published: VDSR Table 3) |" in line]
+    assert shown == [["psnr", "0", "Set5", "n/a (no manifest)", "SRCNN (published: VDSR Table 3)", "30.53", "+0.05",
+                      "0.2000", "–", EXPECTED_LITERATURE, HOLDS],
+                     ["psnr", "1", "Set5", "n/a (no manifest)", "SRCNN (published: VDSR Table 3)", "30.45", "-0.03",
+                      "0.2000", "–", EXPECTED_LITERATURE, FAILS]]
+    assert len(effects) == 2 * (2 + 1) + 2  # per test set: 2 against bicubic, the GAN phase; on Set5: 2 against SRCNN
+
+
+def test_a_run_without_published_test_sets_says_so(tmp_path):
+    _rows({"bicubic": {"psnr": [27.0]}, "psnr-s0": {"psnr": [28.0]}}).to_csv(tmp_path / "all.csv", index=False)
+    effects = write_training_effects([tmp_path / "all.csv"], VARIANTS, {}, {}, tmp_path / "t.md", tmp_path / "t.csv")
+    assert list(effects["compared with"]) == ["bicubic"]
+    assert ("- SRCNN's published PSNR: none for this run's test sets (demo_test); published values exist for Set5, "
+            "Set14, BSD100, Urban100 (srrepro/reporting/published/literature.csv).") in (tmp_path / "t.md").read_text()

@@ -94,7 +94,9 @@ def to_markdown(doc: Document) -> str:
             lines += [f"**{block.heading}**", ""] if block.heading else []
             lines += [f"- {item}" for item in block.items]
         else:
-            lines.append(tabulate(block.frame, headers="keys", tablefmt="github", showindex=False))
+            # cells are formatted text, printed as written: "+0.05" keeps its sign, "0.0350" its zero
+            lines.append(tabulate(block.frame, headers="keys", tablefmt="github", showindex=False,
+                                  disable_numparse=True))
     return "\n".join(lines) + "\n"
 
 
