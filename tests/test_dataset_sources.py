@@ -17,10 +17,11 @@ from srrepro.data.dataset_sources import (
     get_source,
 )
 from srrepro.data.dataset_cache import content_sha256, fetch_dataset
-from srrepro.data.datasets import list_dataset_names
+from conftest import skip_unless_ci
+from srrepro.data.datasets import iter_hr_images, list_dataset_names
 
 CONFIG_NAMES = ["Set5", "Set14", "BSD100", "Urban100", "Manga109", "DIV2K_train", "DIV2K_valid", "PIRM_val",
-                "PIRM_test", "RealSR_V3", "OST300", "OST_train", "Flickr2K"]
+                "PIRM_test", "RealSR_V3", "OST300", "OST_train", "Flickr2K", "T91", "BSD200"]
 
 
 def test_every_config_dataset_is_declared_with_licence_and_layout():
@@ -91,3 +92,54 @@ def test_selfexsr_content_checksums_match_the_reference_copy(name, mirror_dir, t
     target = fetch_dataset(name, tmp_path)
     assert content_sha256(target) == files.content_sha256
     assert len(list((target / "HR").iterdir())) == len(files.members)
+
+
+# ---------------------------------------------------------------------------------------------- the 291 set
+
+def test_t91_and_bsd200_declared_with_pinned_per_file_sources():
+    """T91 and BSD200 (the '291' set): file by file from public git repositories at fixed commits, checked by the
+    content checksum established here; T91 from either of two byte-identical repositories."""
+    from srrepro.data.dataset_sources import DCSCN_COMMIT, SRCNN_TF_COMMIT
+
+    t91, bsd200 = get_source("T91"), get_source("BSD200")
+    assert (t91.images, bsd200.images) == (91, 200) and "T91" in t91.mirror_names and "BSD200" in bsd200.mirror_names
+    dcscn, tegg = t91.downloads
+    (bsd,) = bsd200.downloads
+    assert dcscn.url.endswith(f"/jiny2001/dcscn-super-resolution/{DCSCN_COMMIT}/data/yang91/{{name}}")
+    assert tegg.url.endswith(f"/tegg89/SRCNN-Tensorflow/{SRCNN_TF_COMMIT}/Train/{{name}}")
+    assert bsd.url.endswith(f"/jiny2001/dcscn-super-resolution/{DCSCN_COMMIT}/data/bsd200/{{name}}")
+    assert dcscn.members == tegg.members and dcscn.content_sha256 == tegg.content_sha256
+    assert len(set(dcscn.members)) == 91 and all(m.endswith(".bmp") for m in dcscn.members)
+    assert "t41.bmp" not in dcscn.members and "tt11.bmp" not in dcscn.members
+    assert len(set(bsd.members)) == 200 and all(m.endswith(".png") for m in bsd.members)
+    assert all(d.kind == "files" for d in (dcscn, tegg, bsd))
+    assert t91.checksum_status == bsd200.checksum_status == CHECKSUM_ESTABLISHED
+    assert "Yang" in t91.licence and "non-commercial" in bsd200.licence
+    assert {"T91", "BSD200"} <= set(list_dataset_names())
+
+
+def test_srrepro_datasets_lists_the_291_set(capsys):
+    from srrepro.cli import main
+
+    assert main(["datasets"]) == 0
+    text = capsys.readouterr().out
+    for name, images, licence in (("T91", 91, "no licence published"), ("BSD200", 200, "non-commercial")):
+        block = text.split(f"\n{name} ({images} images) — ", 1)[1].split("\n", 4)
+        assert licence in block[1] and block[2] == f"    checksum: {CHECKSUM_ESTABLISHED}", block
+        assert block[3] == f"    supply:   data.mirror/{name}"
+
+
+@pytest.mark.parametrize("name, count, suffix", [("T91", 91, ".bmp"), ("BSD200", 200, ".png")])
+def test_291_sets_resolve_from_the_mirror(name, count, suffix, mirror_dir):
+    """The mirror folders T91/ (BMP as published) and BSD200/ (PNG) hold every declared member; the smallest T91
+    image is 78x78."""
+    if not (mirror_dir / name).is_dir():
+        skip_unless_ci(f"mirror {mirror_dir} has no {name}/ folder")
+    images = dict(iter_hr_images(name, 4, mirror_dir))
+    (files,) = get_source(name).downloads[:1]
+    assert len(images) == count and sorted(images) == sorted(m.removesuffix(suffix) for m in files.members)
+    assert all(img.dtype.name == "uint8" and img.shape[2] == 3 for img in images.values())
+    if name == "T91":
+        assert min(min(img.shape[:2]) for img in images.values()) == 78 and images["t20"].shape == (78, 78, 3)
+    else:
+        assert images["100075"].shape[:2] in ((321, 481), (481, 321))

@@ -82,7 +82,8 @@ def test_missing_mirror_names_path_and_config_key(tmp_path):
     with pytest.raises(AssetUnavailable) as info:
         prepare_dataset("Manga109", tmp_path / "out", 4, mirror=tmp_path / "mirror")
     message = str(info.value)
-    assert str(tmp_path / "mirror" / "Manga109" / "image_SRF_4") in message and MIRROR_CONFIG_KEY in message
+    assert f"mirror {tmp_path / 'mirror' / 'Manga109'} (missing)" in message and MIRROR_CONFIG_KEY in message
+    assert "\n" not in message and "data.download" not in message  # one line; Manga109 is never downloaded
     assert not (tmp_path / "out").exists()
     with pytest.raises(ConfigError, match=MIRROR_CONFIG_KEY):
         prepare_dataset("Set5", tmp_path / "out", 4)
@@ -234,7 +235,8 @@ def test_missing_everything_names_paths_urls_and_config_key(tmp_path):
         prepare_dataset("DIV2K_train", tmp_path / "out", 4, mirror=tmp_path / "m", cache_dir=tmp_path / "cache")
     message = str(info.value)
     assert "dataset 'DIV2K_train'" in message
-    assert str(tmp_path / "m" / "DIV2K_train" / "HR") in message and str(tmp_path / "m" / "DIV2K_train_HR") in message
+    assert f"mirror {tmp_path / 'm' / 'DIV2K_train'} (missing)" in message
+    assert f"mirror {tmp_path / 'm' / 'DIV2K_train_HR'} (missing)" in message
     assert str(tmp_path / "cache" / "datasets" / "DIV2K_train") in message
     assert "https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip (not tried" in message
     assert "data.mirror/DIV2K_train" in message
@@ -289,3 +291,73 @@ def test_smoke_options_keep_the_first_images_and_their_central_lr_crop(tmp_path)
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# ------------------------------------------------------------------------ the 291 set: bad input, one line each
+
+def _cli_error(capsys, argv: list[str]) -> str:
+    """Run ``srrepro`` and return its only stderr line (exit status 1, no traceback)."""
+    from srrepro.cli import main
+
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("name, damaged", [("T91", "t10.bmp"), ("BSD200", "100075.png")])
+def test_truncated_training_image_is_one_line_naming_it_and_nothing_is_prepared(name, damaged, mirror_dir, tmp_path,
+                                                                                capsys):
+    """A copy of the reference set with one image cut in half: prepare stops at it, naming the file and where a
+    complete copy comes from, and writes no prepared folder (not even the images read before it)."""
+    from shutil import copyfile
+
+    source = mirror_dir / name
+    if not source.is_dir():
+        from conftest import skip_unless_ci
+
+        skip_unless_ci(f"mirror {mirror_dir} has no {name}/ folder")
+    folder = _mkdir(tmp_path / "m" / name)
+    kept = sorted(p.name for p in source.iterdir())[:3]
+    for file in {*kept, damaged}:
+        copyfile(source / file, folder / file)
+    data = (source / damaged).read_bytes()
+    (folder / damaged).write_bytes(data[: len(data) // 2])
+    line = _cli_error(capsys, ["prepare", name, str(tmp_path / "out"), "--mirror", str(tmp_path / "m")])
+    url = next(d for d in DATASET_SOURCES[name].downloads).url.replace("{name}", damaged)
+    assert line.startswith(f"srrepro prepare: error: cannot read image {folder / damaged}: image file is truncated")
+    assert line.endswith(f"; it is an image of dataset '{name}' (mirror {folder}): replace it with a complete copy "
+                         f"({url})")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"], "a half-prepared set was left"
+    # the complete copy put back, the set prepares
+    (folder / damaged).write_bytes(data)
+    assert prepare_dataset(name, tmp_path / "out", 4, mirror=tmp_path / "m") == sorted(
+        Path(f).stem for f in {*kept, damaged})
+
+
+def test_truncated_prepared_image_stops_training_in_one_line(tmp_path, capsys):
+    """A prepared training set whose HR PNG was cut short (a full disk, a copy interrupted): training stops before
+    its first step, naming the file and the fix."""
+    _write_png(tmp_path / "raw" / "T91" / "t1.png", 1, (40, 40))
+    _write_png(tmp_path / "raw" / "T91" / "t2.png", 2, (40, 40))
+    prepare_dataset("T91", tmp_path / "T91", 4, mirror=tmp_path / "raw")
+    hr = tmp_path / "T91" / "HR" / "t2.png"
+    hr.write_bytes(hr.read_bytes()[:-30])
+    variant = {"procedure": "psnr", "generator": {"arch": "rrdbnet", "nf": 8, "nb": 1, "gc": 8},
+               "train": {"iterations": 1, "batch_size": 1, "hr_patch": 16, "validate_every": 0}}
+    line = _cli_error(capsys, ["train", "--variant-json", json.dumps(variant), "--data", str(tmp_path / "T91"),
+                               "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "model.pt")])
+    assert line.startswith(f"srrepro train: error: cannot read image {hr}: ")
+    assert line.endswith(f"; prepared dataset {tmp_path / 'T91'} is damaged: delete the folder and prepare it again")
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_missing_291_mirror_folder_is_one_line_naming_it_and_the_fix(tmp_path, capsys):
+    _mkdir(tmp_path / "m" / "T91x")
+    line = _cli_error(capsys, ["prepare", "T91", str(tmp_path / "out"), "--mirror", str(tmp_path / "m")])
+    assert line.startswith(f"srrepro prepare: error: dataset 'T91' is unavailable (tried: mirror "
+                           f"{tmp_path / 'm' / 'T91'} (missing); ")
+    assert line.endswith("supply it with the config key 'data.mirror/T91' (layout: <mirror>/T91/t1.bmp ... tt27.bmp "
+                         "(or HR/)), or set data.download: true (srrepro prepare --download) to download it with its "
+                         "checksum")
+    assert "dcscn-super-resolution" in line and not (tmp_path / "out").exists()

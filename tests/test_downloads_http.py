@@ -358,3 +358,81 @@ def test_dataset_per_file_download_fails_whole(server, tmp_path, monkeypatch):
     monkeypatch.setitem(DATASET_SOURCES, "DIV2K_valid", replace(DATASET_SOURCES["DIV2K_valid"], downloads=(download,)))
     message = _dataset_failure(tmp_path, url)
     assert f"{server.url('files/0802.png')}: HTTP error 404 Not Found" in message
+
+
+# ---------------------------------------------------------------------------------------------- the 291 set
+
+RAW = "https://raw.githubusercontent.com/"
+
+
+def _reference_files(mirror_dir: Path, name: str) -> dict[str, bytes]:
+    folder = mirror_dir / name
+    if not folder.is_dir():
+        from conftest import skip_unless_ci
+
+        skip_unless_ci(f"mirror {mirror_dir} has no {name}/ folder")
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def _serve_291(monkeypatch, server, name: str, files: dict[str, bytes], sources=None) -> list[Download]:
+    """Serve ``files`` under the path of each declared source (``sources``: their indices, default all) on the
+    loopback server, and point the declared sources (their URLs' host part only) at it."""
+    declared = DATASET_SOURCES[name].downloads
+    for index in range(len(declared)) if sources is None else sources:
+        template = declared[index].url.removeprefix(RAW)
+        for member in declared[index].members:
+            server.files[template.replace("{name}", member)] = files[member]
+    local = tuple(replace(d, url=d.url.replace(RAW, server.url())) for d in declared)
+    monkeypatch.setitem(DATASET_SOURCES, name, replace(DATASET_SOURCES[name], downloads=local))
+    return list(local)
+
+
+@pytest.mark.parametrize("name", ["T91", "BSD200"])
+def test_291_set_downloads_through_its_declared_files_and_pinned_checksum(name, server, mirror_dir, tmp_path,
+                                                                          monkeypatch):
+    """Every member fetched from the declared repository path at the pinned commit, verified end to end against the
+    declared content sha256 (the reference copies are byte-identical to the repositories)."""
+    files = _reference_files(mirror_dir, name)
+    first = _serve_291(monkeypatch, server, name, files, sources=[0])[0]
+    target = fetch_dataset(name, tmp_path / "cache", timeout=TIMEOUT)
+    assert sorted(p.name for p in (target / "HR").iterdir()) == sorted(first.members) == sorted(files)
+    assert all((target / "HR" / m).read_bytes() == files[m] for m in first.members)
+    record = json.loads((target / "provenance.json").read_text())
+    assert record["content_sha256"] == DATASET_SOURCES[name].downloads[0].content_sha256
+    assert record["content_verification"] == "content_sha256" and record["source"] == first.url
+    assert len(server.requests) == len(first.members)
+    assert all(r.startswith(f"jiny2001/dcscn-super-resolution/d382bc30d41c94ac72f8cb148d61cc4864b3b380/data/")
+               for r in server.requests)
+    assert _leftovers(dataset_cache_dir(tmp_path / "cache")) == sorted([*files, name, "HR", "provenance.json"])
+
+
+def test_t91_falls_back_to_the_second_repository(server, mirror_dir, tmp_path, monkeypatch):
+    """With the first repository gone (404), T91 comes from tegg89/SRCNN-Tensorflow, verified by the same checksum."""
+    files = _reference_files(mirror_dir, "T91")
+    dcscn, tegg = _serve_291(monkeypatch, server, "T91", files, sources=[1])
+    target = fetch_dataset("T91", tmp_path / "cache", timeout=TIMEOUT)
+    record = json.loads((target / "provenance.json").read_text())
+    assert record["source"] == tegg.url and record["content_sha256"] == tegg.content_sha256
+    assert server.requests[0].startswith("jiny2001/") and len(server.requests) == 1 + 91
+
+
+def test_291_set_with_one_altered_file_is_refused_whole(server, mirror_dir, tmp_path, monkeypatch):
+    """One byte of one BMP changed upstream: the content checksum refuses the set, in one line naming the dataset,
+    the URL and both checksums, and nothing is left in the cache."""
+    from srrepro.data.dataset_cache import content_sha256
+
+    files = _reference_files(mirror_dir, "T91")
+    altered = dict(files)
+    altered["t10.bmp"] = files["t10.bmp"][:-1] + bytes([files["t10.bmp"][-1] ^ 1])
+    dcscn, tegg = _serve_291(monkeypatch, server, "T91", altered)
+    cache = tmp_path / "cache"
+    with pytest.raises(DatasetUnavailable) as info:
+        fetch_dataset("T91", cache, timeout=TIMEOUT)
+    message = str(info.value)
+    got = content_sha256({f"HR/{m}": {"sha256": hashlib.sha256(b).hexdigest()} for m, b in altered.items()})
+    for source in (dcscn, tegg):
+        assert (f"{source.url}: content sha256 mismatch for {source.url} (expected {source.content_sha256}, "
+                f"got {got})") in message
+    assert message.startswith("dataset 'T91' is unavailable (tried: ") and "\n" not in message
+    assert "supply it with the config key 'data.mirror/T91'" in message
+    assert _leftovers(dataset_cache_dir(cache)) == [], "a refused download left files in the dataset cache"

@@ -35,13 +35,14 @@ class AssetUnavailable(SrreproError):
 class DatasetUnavailable(AssetUnavailable):
     """A dataset is in neither the mirror nor the cache and could not be downloaded (or may not be).
 
-    The message names the dataset, every mirror folder and URL tried (with why it failed) and the config key.
+    The message is one line: the dataset, every mirror folder and URL tried (with why it failed), the config key
+    that supplies it and ``hint`` (its layout, how to allow downloading).
     """
 
     def __init__(self, name: str, tried: list[str], config_key: str, hint: str = ""):
         super().__init__(name, tried, config_key)
-        tried_text = "\n  ".join(self.tried) if self.tried else "nothing"
-        message = (f"dataset '{name}' is unavailable; tried:\n  {tried_text}\n"
+        tried_text = "; ".join(self.tried) if self.tried else "nothing"
+        message = (f"dataset '{name}' is unavailable (tried: {tried_text}); "
                    f"supply it with the config key '{config_key}'{hint}")
         self.args = (message,)
 

@@ -20,7 +20,9 @@ the cached copy is verified against that record thereafter (file names and sizes
 
 Values established here (not published upstream): the ``content_sha256`` of the SelfExSR sets were computed from
 the git snapshot of ``jbhuang0604/SelfExSR`` at commit 8f6dd8c1 (the files are identical byte for byte to the
-``shared/data/SelfExSR`` reference copy for Set5, Set14 and BSD100).
+``shared/data/SelfExSR`` reference copy for Set5, Set14 and BSD100); those of T91 and BSD200 from the git snapshot
+of ``jiny2001/dcscn-super-resolution`` at commit d382bc30 (T91 identical byte for byte in ``tegg89/SRCNN-Tensorflow``
+at commit 78be1a24, and both sets to the ``shared/data/T91`` and ``shared/data/BSD200`` reference copies).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MIRROR_CONFIG_KEY = "data.mirror"
+DOWNLOAD_CONFIG_KEY = "data.download"
 IMAGENET_CONFIG_KEY = "data.imagenet"
 
 #: How a dataset's checksums stand; shown by :func:`available_datasets`.
@@ -159,6 +162,36 @@ _OST_NOTE = ("Google Drive https://drive.google.com/drive/folders/1LIb631GU3bOyQ
              "BasicSR's docs/DatasetPreparation.md links folder 1iZfzAxAwOpeutz27HC56_y5RNqnsPPKr); no checksums "
              "published")
 
+# ---------------------------------------------------------------------------------------------- the 291 set
+
+DCSCN_REPO = "jiny2001/dcscn-super-resolution"
+DCSCN_COMMIT = "d382bc30d41c94ac72f8cb148d61cc4864b3b380"
+SRCNN_TF_REPO = "tegg89/SRCNN-Tensorflow"
+SRCNN_TF_COMMIT = "78be1a24697935fc39a3a8cf59a6632264afade7"
+_DCSCN_RAW = f"https://raw.githubusercontent.com/{DCSCN_REPO}/{DCSCN_COMMIT}/data/"
+_291_SHA = ("sha256 of the kept files, computed here from the git snapshot of the repository (identical byte for "
+            "byte in both repositories named for T91)")
+#: The 91 file names of T91 as published: t1..t66 without t41, tt1..tt27 without tt11.
+_T91_MEMBERS = tuple([f"t{i}.bmp" for i in range(1, 67) if i != 41] + [f"tt{i}.bmp" for i in range(1, 28) if i != 11])
+#: The 200 training images of BSDS300 (image ids), as laid out in the DCSCN repository's data/bsd200/.
+_BSD200_IDS = """
+100075 100080 100098 103041 104022 105019 105053 106020 106025 108041 108073 109034 112082 113009 113016 113044
+117054 118020 118035 12003 12074 122048 124084 126039 130034 134008 134052 135037 135069 138032 138078 140055 140075
+144067 145014 145053 147021 147062 15004 15088 151087 153077 153093 155060 156079 157036 159029 159045 159091 16052
+161062 163014 163062 164074 166081 169012 170054 172032 173036 176019 176035 176039 178054 181018 181079 181091
+183055 183087 187003 187029 187039 187071 187083 188005 188063 188091 189003 189011 196015 198004 198023 198054
+20008 202012 207056 209070 2092 216041 216053 216066 22013 22090 22093 225017 227040 227046 23025 23080 23084 231015
+232038 236017 238011 239007 239096 24004 24063 242078 245051 246016 246053 247085 249061 249087 25098 253036 254033
+254054 260081 26031 268002 27059 271008 271031 274007 277095 28075 28096 285036 286092 292066 293029 299091 301007
+302003 309004 310007 311068 311081 314016 317080 323016 326038 33066 35008 35010 35058 35070 35091 353013 361084
+365025 365073 368016 368078 370036 372047 374020 374067 376001 376020 385028 388016 41004 41025 42044 42078 43070
+43083 45077 46076 48055 54005 55067 55075 56028 59078 60079 61060 61086 65010 65019 65074 65132 66039 66075 67079
+68077 71046 76002 78019 80099 8049 8143 87065 90076 92059 94079 95006 97017
+""".split()
+_BSD200_MEMBERS = tuple(f"{i}.png" for i in _BSD200_IDS)
+_T91_CONTENT = "b2c8a8cfb72bfae1d3245a340e3dd21e8025f0ab3b8257cdded70e80ee3f88ee"
+_BSD200_CONTENT = "ca01aff9fad8110f31cf19ea6ae2e68ab44fe91b144dc76a18c01407eb0e867d"
+
 # ---------------------------------------------------------------------------------------------- the table
 
 DATASET_SOURCES: dict[str, DatasetSource] = {
@@ -256,6 +289,28 @@ DATASET_SOURCES: dict[str, DatasetSource] = {
                            "the HR images are kept (LR is made here with MATLAB bicubic)"),),
             images=2650, layout="Flickr2K.tar: Flickr2K/Flickr2K_HR/000001.png ... 002650.png",
             papers=("SPSAGAN",)),
+        DatasetSource(
+            "T91", "T91 (Yang et al. 2010), the 91 training images of SRCNN; with BSD200 the classic '291' training "
+            "set of VDSR and its successors; small images (the smallest is 78x78)",
+            "research use; no licence published with the images (Yang et al., 'Image super-resolution via sparse "
+            "representation', IEEE TIP 2010); redistributed in public SR repositories",
+            "https://github.com/jiny2001/dcscn-super-resolution", ("T91", "yang91", "91-image"),
+            (Download(_DCSCN_RAW + "yang91/{name}", kind="files", members=_T91_MEMBERS,
+                      content_sha256=_T91_CONTENT, checksum_source=_291_SHA,
+                      note=f"raw files of {DCSCN_REPO}, pinned to commit {DCSCN_COMMIT[:8]}"),
+             Download(f"https://raw.githubusercontent.com/{SRCNN_TF_REPO}/{SRCNN_TF_COMMIT}/Train/{{name}}",
+                      kind="files", members=_T91_MEMBERS, content_sha256=_T91_CONTENT,
+                      checksum_source=_291_SHA,
+                      note=f"raw files of {SRCNN_TF_REPO}, pinned to commit {SRCNN_TF_COMMIT[:8]}")),
+            images=91, layout="<mirror>/T91/t1.bmp ... tt27.bmp (or HR/)", papers=("workstation scale",)),
+        DatasetSource(
+            "BSD200", "BSD200: the 200 training images of BSDS300 (Martin et al. 2001); with T91 the '291' set",
+            "Berkeley Segmentation Dataset: non-commercial research and educational use",
+            "https://github.com/jiny2001/dcscn-super-resolution", ("BSD200", "bsd200"),
+            (Download(_DCSCN_RAW + "bsd200/{name}", kind="files", members=_BSD200_MEMBERS,
+                      content_sha256=_BSD200_CONTENT, checksum_source=_291_SHA,
+                      note=f"raw files of {DCSCN_REPO}, pinned to commit {DCSCN_COMMIT[:8]}"),),
+            images=200, layout="<mirror>/BSD200/<id>.png (or HR/)", papers=("workstation scale",)),
         DatasetSource(
             "ImageNet_val", "ILSVRC2012 validation images with ground-truth labels (Table III recognition test)",
             "user-supplied: ImageNet terms of access (non-commercial research and education); never downloaded",

@@ -34,14 +34,15 @@ from srrepro.data import demo_photographs
 from srrepro.data.dataset_cache import cache_valid, dataset_cache_dir, fetch_dataset
 from srrepro.data.dataset_sources import (
     DATASET_SOURCES,
+    DOWNLOAD_CONFIG_KEY,
     MIRROR_CONFIG_KEY,
     SR_DATASETS,
     DatasetSource,
     get_source,
 )
 from srrepro.data.prepared import write_pair
-from srrepro.errors import ConfigError, DatasetUnavailable
-from srrepro.imaging.images import IMAGE_SUFFIXES, mod_crop, read_image
+from srrepro.errors import ConfigError, DatasetUnavailable, ImageReadError
+from srrepro.imaging.images import IMAGE_SUFFIXES, mod_crop, read_image, staged_folder
 from srrepro.imaging.matlab import imresize
 
 _SRF_SUFFIX = re.compile(r"_SRF_\d+_HR$")
@@ -149,8 +150,10 @@ def _from_mirror(source: DatasetSource, scale: int, mirror: Path, tried: list[st
     for root in _mirror_roots(mirror):
         for mirror_name in source.mirror_names:
             base = root / mirror_name
-            if root != mirror and not base.is_dir():
-                continue  # the SelfExSR/ sub-folder is only reported when it exists
+            if not base.is_dir():
+                if root == mirror:  # the SelfExSR/ sub-folder is only reported when it exists
+                    tried.append(f"mirror {base} (missing)")
+                continue
             if source.real_lr:
                 folders = [(base / "Test" / str(scale), "")]
                 if base.is_dir():
@@ -247,7 +250,9 @@ def _locate(name: str, scale: int, mirror, cache_dir, download: bool) -> _Found:
         tried.append(f"download: none possible ({source.licence})")
     else:
         tried += _download_tried(source)
-    raise DatasetUnavailable(name, tried, source.key, f" (layout: {source.layout})")
+    allow = ("" if download or source.user_supplied else
+             f", or set {DOWNLOAD_CONFIG_KEY}: true (srrepro prepare --download) to download it with its checksum")
+    raise DatasetUnavailable(name, tried, source.key, f" (layout: {source.layout}){allow}")
 
 
 def iter_image_pairs(
@@ -270,7 +275,21 @@ def iter_image_pairs(
     found = _locate(name, scale, mirror, cache_dir, download)
     for image_name, path in found.hr:
         lr_path = found.lr.get(image_name)
-        yield image_name, read_image(path), (read_image(lr_path) if lr_path is not None else None)
+        yield image_name, _read_member(name, found, path), (_read_member(name, found, lr_path) if lr_path else None)
+
+
+def _read_member(name: str, found: _Found, path: Path) -> np.ndarray:
+    """An image of dataset ``name``; a damaged one (truncated, corrupt) is refused naming the file and the fix."""
+    try:
+        return read_image(path)
+    except ImageReadError as err:
+        if found.origin.startswith("cache "):
+            fix = f"delete the download cache folder {found.origin.removeprefix('cache ')} to download the set again"
+        else:
+            urls = [d.url.replace("{name}", path.name) for d in get_source(name).downloads
+                    if d.kind == "files" and path.name in d.members]
+            fix = "replace it with a complete copy" + (f" ({urls[0]})" if urls else "")
+        raise ImageReadError(f"{err}; it is an image of dataset '{name}' ({found.origin}): {fix}") from None
 
 
 def iter_hr_images(
@@ -313,18 +332,19 @@ def prepare_dataset(
     Sources: the mirror, then ``<cache_dir>/datasets/<name>``, then (``download=True``) :func:`fetch_dataset`.
     Smoke runs shrink the work: ``centre_crop_lr`` keeps each image's central crop of at most that many LR pixels
     a side (the HR crop is taken first and degraded; a provided LR image is cropped alike); ``max_images`` keeps the
-    first images only. Files are written atomically. Returns the image names in order.
+    first images only. ``out_dir`` receives the whole set or, when any image fails, nothing (a staged folder
+    takes its place at the end). Returns the image names in order.
     """
-    out_dir = Path(out_dir)
     names = []
     pairs = iter_image_pairs(name, scale, mirror, cache_dir, download)
-    for image_name, hr, provided_lr in itertools.islice(pairs, max_images or None):
-        hr = mod_crop(hr, scale)
-        if provided_lr is not None:
-            provided_lr = _crop_provided_lr(image_name, hr, provided_lr, scale)
-        if centre_crop_lr:
-            hr, provided_lr = centre_crop_pair(hr, provided_lr, scale, centre_crop_lr)
-        lr = imresize(hr, 1.0 / scale) if provided_lr is None else provided_lr
-        write_pair(out_dir, scale, image_name, hr, lr)
-        names.append(image_name)
+    with staged_folder(out_dir, replace=True) as stage:
+        for image_name, hr, provided_lr in itertools.islice(pairs, max_images or None):
+            hr = mod_crop(hr, scale)
+            if provided_lr is not None:
+                provided_lr = _crop_provided_lr(image_name, hr, provided_lr, scale)
+            if centre_crop_lr:
+                hr, provided_lr = centre_crop_pair(hr, provided_lr, scale, centre_crop_lr)
+            lr = imresize(hr, 1.0 / scale) if provided_lr is None else provided_lr
+            write_pair(stage, scale, image_name, hr, lr)
+            names.append(image_name)
     return names

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srrepro.errors import ConfigError, SrreproError
+from srrepro.errors import ConfigError, ImageReadError, SrreproError
 from srrepro.imaging.images import (check_output_folder, list_images, mod_crop, read_image, staged_folder,
                                     write_image)
 from srrepro.imaging.matlab import imresize
@@ -44,7 +44,11 @@ def read_prepared(root: str | os.PathLike, scale: int) -> list[tuple[str, np.nda
         lr_path = lr_dir / path.name
         if not lr_path.is_file():
             raise ConfigError(f"prepared dataset {root}: {lr_path} is missing (every HR image needs its LR)")
-        hr, lr = read_image(path), read_image(lr_path)
+        try:
+            hr, lr = read_image(path), read_image(lr_path)
+        except ImageReadError as err:
+            raise ImageReadError(f"{err}; prepared dataset {root} is damaged: delete the folder and prepare it "
+                                 f"again") from None
         if hr.shape[0] != lr.shape[0] * scale or hr.shape[1] != lr.shape[1] * scale:
             raise ConfigError(f"prepared dataset {root}: {path.name} HR {hr.shape[:2]} is not {scale}x "
                               f"its LR {lr.shape[:2]}")
