@@ -17,7 +17,7 @@ from srrepro.reporting.figures import DPI, SIZES, tradeoff_plot
 from srrepro.reporting.paper_tables import (FAILS, HOLDS, NOT_RELEASED, RELEASED_NOT_EVALUATED, TIE, UNDECIDED, UNKNOWN,
                                             compare, document, judge_claims, per_image_values, verdict)
 from srrepro.reporting.published_values import load_published
-from srrepro.reporting.summary import format_cell, summarise
+from srrepro.reporting.summary import format_cell, summarise, write_overview
 from srrepro.reporting.table_specs import RELEASED_MODELS, RELEASED_ROWS, TABLES
 
 
@@ -294,6 +294,43 @@ def test_summary_mean_and_std_over_seeds_and_na_propagation():
     assert summary.loc[("bicubic", "psnr"), "seeds"] == 1 and math.isnan(summary.loc[("bicubic", "psnr"), "std"])
     assert format_cell(np.nan, np.nan, "pi", "n/a [1]") == "n/a [1]"
     assert format_cell(30.5, 0.7071, "psnr") == "30.50 ± 0.71"
+
+
+def _metric_file(path, datasets):
+    """A tidy metric CSV: bicubic and one PSNR model, two images per dataset, PSNR, SSIM and LPIPS."""
+    rows = [(model, dataset, image, metric, value + 0.01 * k, "")
+            for dataset in datasets for k, image in enumerate(("a", "b"))
+            for model, values in (("bicubic", (28.0, 0.80, 0.40)), ("rrdb_psnr-s0", (30.0, 0.86, 0.30)))
+            for metric, value in zip(("psnr", "ssim", "lpips"), values)]
+    pd.DataFrame(rows, columns=["model", "dataset", "image", "metric", "value", "note"]).to_csv(path, index=False)
+    return path
+
+
+def test_overview_shows_the_published_rows_of_the_evaluated_datasets(tmp_path):
+    metrics = _metric_file(tmp_path / "m.csv", ["Set5", "BSD100"])
+    write_overview([metrics], {"rrdb_psnr": "RRDB_PSNR"}, "All", tmp_path / "o.md", tmp_path / "o.csv",
+                   tmp_path / "o.html")
+    table = pd.read_csv(tmp_path / "o.csv", index_col=0, dtype=str, keep_default_na=False)
+    bicubic, srcnn, vdsr = ("Bicubic (published: ESRGAN suppl. Table 2)", "SRCNN (published: VDSR Table 3)",
+                            "VDSR (published: VDSR Table 3)")
+    assert list(table.index) == ["Bicubic", "RRDB_PSNR", bicubic, srcnn, vdsr]
+    assert list(table.columns) == [f"{d} {m}" for d in ("Set5", "BSD100") for m in ("PSNR", "SSIM", "LPIPS")]
+    assert table.loc["RRDB_PSNR"].tolist() == ["30.01", "0.8650", "0.3050", "30.01", "0.8650", "0.3050"]
+    assert table.loc[bicubic].tolist() == ["28.42", "0.8104", "–", "25.96", "0.6675", "–"]
+    assert table.loc[srcnn].tolist() == ["30.48", "–", "–", "26.90", "–", "–"]
+    assert table.loc[vdsr].tolist() == ["31.35", "–", "–", "27.29", "–", "–"]
+    markdown = (tmp_path / "o.md").read_text()
+    assert "| SRCNN (published: VDSR Table 3)            | 30.48       | –" in markdown
+    assert "- SRCNN (published: VDSR Table 3): Kim et al., VDSR (CVPR 2016), Table 3" in markdown
+    assert '<tr class="paper"><td>VDSR (published: VDSR Table 3)</td><td>31.35</td>' in (tmp_path / "o.html").read_text()
+
+
+def test_overview_of_a_run_without_published_datasets_says_so(tmp_path):
+    metrics = _metric_file(tmp_path / "m.csv", ["demo_test"])
+    write_overview([metrics], {"rrdb_psnr": "RRDB_PSNR"}, "All", tmp_path / "o.md", tmp_path / "o.csv")
+    assert list(pd.read_csv(tmp_path / "o.csv", index_col=0).index) == ["Bicubic", "RRDB_PSNR"]
+    assert ("Published rows: none for this run's test sets (demo_test); published values exist for Set5, Set14, "
+            "BSD100, Urban100, Manga109 (srrepro/reporting/published/literature.csv).") in (tmp_path / "o.md").read_text()
 
 
 def test_wus_table_is_measured_with_wus_protocol_and_every_table_states_its_protocol():

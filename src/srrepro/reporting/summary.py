@@ -14,6 +14,7 @@ from srrepro.data.dataset_sources import SUBSETS
 from srrepro.errors import SrreproError
 from srrepro.evaluation.paired_folders import COLUMNS, dataset_means
 from srrepro.reporting.documents import Bullets, Document, NumberedNotes, Paragraph, Table, write_document
+from srrepro.reporting.literature import literature_label, load_literature, no_literature_line
 from srrepro.reporting.table_specs import RELEASED_MODELS
 
 _SEED_SUFFIX = re.compile(r"^(?P<variant>.+)-s(?P<seed>\d+)$")
@@ -137,16 +138,43 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"note": str}, keep_default_na=True).fillna({"note": ""})
 
 
+def literature_rows(columns: list[str]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The published rows (:mod:`~srrepro.reporting.literature`) under the overview's ``columns`` ('<dataset>
+    <METRIC>'), '–' where a method has no published value, and one 'label: source' line per row; none when no column
+    has a published value."""
+    found = load_literature()
+    found = found[(found["dataset"] + " " + found["metric"].str.upper()).isin(columns)]
+    rows, sources = {}, []
+    for (method, cite), group in found.groupby(["method", "cite"], sort=False):
+        label = literature_label(method, cite)
+        rows[label] = {c: "–" for c in columns}
+        for r in group.itertuples():
+            rows[label][f"{r.dataset} {r.metric.upper()}"] = format_cell(r.value, np.nan, r.metric)
+        sources.append(f"{label}: {'; '.join(dict.fromkeys(group['source']))}")
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns), tuple(sources)
+
+
 def write_overview(metric_files: list[str | Path], labels: dict[str, str], title: str, md_path, csv_path,
                    html_path=None, scale_note: str = "") -> pd.DataFrame:
-    """Every model on every test set: one row per model, one column per (dataset, metric)."""
+    """Every model on every test set: one row per model, one column per (dataset, metric); below them the published
+    rows of the literature for these columns, or one line saying no evaluated dataset has any."""
     rows = read_metric_files(metric_files)
     notes = NumberedNotes()
-    table = wide_table(summarise(rows), model_labels(list(rows["model"].unique()), labels), notes)
+    summary = summarise(rows)
+    ours = wide_table(summary, model_labels(list(rows["model"].unique()), labels), notes)
+    published, sources = literature_rows(list(ours.columns))
+    table = pd.concat([ours, published])
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp)
     legend = "Cells: mean over the images of a dataset; mean ± std over seeds where several seeds were trained."
-    blocks = [Paragraph(legend), Table(table.rename_axis("model").reset_index())]
+    if sources:
+        legend += " Rows '(published: …)': the literature's values on the same protocol (– where not published)."
+    row_classes = ("",) * len(ours) + ("paper",) * len(published)
+    blocks = [Paragraph(legend), Table(table.rename_axis("model").reset_index(), row_classes=row_classes)]
+    if sources:
+        blocks.append(Bullets("Published rows:", sources))
+    else:
+        blocks.append(Paragraph(no_literature_line(list(dict.fromkeys(summary["dataset"])), "Published rows")))
     if notes.items():
         blocks.append(Bullets("n/a:", notes.items()))
     write_document(Document("overview", title, blocks, scale_note), md_path, html_path)
