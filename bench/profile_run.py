@@ -12,18 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
-
-def read_benchmarks(folder: Path) -> pd.DataFrame:
-    """One row per job: rule (the first folder below ``folder``), job, wall seconds, CPU seconds, peak RSS (MB)."""
-    rows = []
-    for path in sorted(folder.rglob("*.tsv")):
-        frame = pd.read_csv(path, sep="\t")
-        rule = path.relative_to(folder).parts[0] if len(path.relative_to(folder).parts) > 1 else path.stem
-        rows.append({"rule": rule, "job": path.stem, "seconds": float(frame["s"].iloc[-1]),
-                     "cpu_seconds": float(frame["cpu_time"].iloc[-1]), "max_rss_mb": float(frame["max_rss"].iloc[-1])})
-    return pd.DataFrame(rows)
+from srrepro.reporting.run_profile import per_rule as rule_sums
+from srrepro.reporting.run_profile import read_benchmarks
 
 
 def main() -> None:
@@ -37,11 +27,8 @@ def main() -> None:
     if jobs.empty:
         raise SystemExit(f"profile_run: no benchmark file (*.tsv) in {args.benchmarks}; --benchmarks must be the "
                          f"folder of a run's benchmark files (logs/benchmarks)")
-    per_rule = jobs.groupby("rule").agg(jobs=("job", "count"), seconds=("seconds", "sum"),
-                                        cpu_seconds=("cpu_seconds", "sum"), mean_seconds=("seconds", "mean"))
-    per_rule = per_rule.sort_values("seconds", ascending=False)
+    per_rule = rule_sums(jobs)
     total = per_rule["seconds"].sum()
-    per_rule["share"] = per_rule["seconds"] / total
     print(per_rule.to_string(float_format=lambda v: f"{v:.2f}"))
     print(f"\nall jobs: {len(jobs)}, {total:.0f} job-seconds ({total / args.cores:.0f} s of {args.cores} cores)")
     if args.wall:

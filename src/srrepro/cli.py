@@ -301,6 +301,17 @@ def cmd_index(args) -> None:
     print(f"wrote {args.out} ({claims} claims)")
 
 
+def cmd_results_page(args) -> None:
+    from srrepro.reporting.results_page import git_commit, write_results_page
+
+    spec = json.loads(args.spec)
+    decided, computable = write_results_page(
+        args.out, title="Results of this run", scale_note=args.scale_note, paper_tables=spec["paper_tables"],
+        tables=spec["tables"], figures=[tuple(f) for f in spec["figures"]], benchmarks=args.benchmarks,
+        commit=git_commit())
+    print(f"wrote {args.out}: {decided} of {computable} computable FASRGAN claims decided")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from srrepro.reporting.table_specs import FIGURES
 
@@ -464,6 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(see srrepro.reporting.claim_intervals)")
     _add_table_outputs(p)
     p.set_defaults(func=cmd_paper_table)
+
+    p = sub.add_parser("results-page", help="the run's results as one Markdown page (for docs/results/)")
+    p.add_argument("--spec", required=True, help="JSON: {paper_tables: [CSV], tables: {heading: MD}, figures: "
+                                                 "[[name, PNG, caption]]}")
+    p.add_argument("--scale-note", default="")
+    p.add_argument("--benchmarks", default="logs/benchmarks", help="the run's Snakemake benchmark files")
+    p.add_argument("--out", type=_output_file, required=True)
+    p.set_defaults(func=cmd_results_page)
 
     p = sub.add_parser("model-analysis", help="Sec. IV-E: parameters and inference time")
     p.add_argument("--spec", required=True, help="JSON: {method: {variant, files: [model.pt], sr_dirs: [SR folder]}}")

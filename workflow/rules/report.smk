@@ -186,6 +186,24 @@ rule index:
         "{params.cli} index --spec {params.spec:q} --scale-note {params.note:q} --out {output} > {log} 2>&1"
 
 
+rule results_page:
+    input:
+        INDEX["paper_tables"] + INDEX["tables"] + [png for _, png, _ in INDEX["figures"]],
+    output:
+        f"{REPORTS}/results.md",
+    log:
+        "logs/report/results_page.log",
+    params:
+        cli=SRREPRO,
+        spec=json.dumps({"paper_tables": INDEX["paper_tables"], "figures": INDEX["figures"], "tables": {
+            "Training effects": f"{REPORTS}/tables/training_effects.md",
+            "Every model on every test set": f"{REPORTS}/tables/overview.md"}}),
+        note=SCALE_NOTE,
+    shell:
+        "{params.cli} results-page --spec {params.spec:q} --scale-note {params.note:q} --benchmarks logs/benchmarks"
+        " --out {output} > {log} 2>&1"
+
+
 # Named targets, one per artefact of the papers.
 for _table in paper_tables():
 
