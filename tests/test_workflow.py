@@ -471,3 +471,25 @@ def test_editing_a_variant_reruns_it_and_what_depends_on_it(tmp_path):
         run_dir = tmp_path / "results" / "train" / variant / "seed0"
         logged = pd.read_json(run_dir / "train_log.jsonl", lines=True)["iteration"].tolist()
         assert logged == list(range(1, 10 if variant == "esrgan" else 7))
+
+
+def test_data_train_as_a_list_is_one_pool_of_the_291_set(tmp_path):
+    """data.train: [T91, BSD200] (the '291' set): a real dry run prepares both sets from the mirror and trains every
+    variant without its own train_data on the two folders as one pool (no ratio); the index page names both."""
+    config = _tiny_config(tmp_path / "mirror", tmp_path)
+    config["data"].update(train=["T91", "BSD200"], mirror=str(tmp_path / "mirror"))
+    path = _write(config, tmp_path / "291.yaml")
+    result = _run(["results/models/esrgan/seed0/model.pt", "reports/index.html", "-n", "-p", "--configfile",
+                   str(path)], cwd=tmp_path)
+    output = result.stdout + result.stderr
+    for name in ("T91", "BSD200"):
+        assert f"prepare {name} results/prepared/{name} --scale 4 --mirror {tmp_path / 'mirror'}" in output
+    runs = [line for line in output.splitlines() if "--run-dir results/train/" in line]
+    assert len(runs) == 3, output[-3000:]  # the index needs every variant: rrdb_psnr, esrgan and fasrgan
+    for line in runs:
+        assert "--data results/prepared/T91 --data results/prepared/BSD200 --run-dir" in line and "--data-ratio" not in line
+    assert "training set: T91 + BSD200; validation: Set5" in output
+    config["data"]["train"] = ["T91", "T91"]
+    result = _run(["-n", "--configfile", str(_write(config, path))], cwd=tmp_path, check=False)
+    assert result.returncode != 0
+    assert "config key 'data.train': ['T91', 'T91'] has non-unique elements" in result.stdout + result.stderr

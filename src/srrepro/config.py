@@ -107,7 +107,8 @@ def workflow_schema(schema_path: str | Path) -> dict:
     released["unverified_files"]["propertyNames"] = {"enum": list(RELEASED_MODELS)}
     data = schema["properties"]["data"]["properties"]
     dataset = {"enum": list_dataset_names()}
-    data["train"] = dataset
+    data["train"] = {**data["train"], "anyOf": [dataset, {"type": "array", "minItems": 1, "uniqueItems": True,
+                                                          "items": dataset}]}
     data["validation"] = {"anyOf": [{"type": "null"}, dataset]}
     data["test"]["items"] = dataset
     variant = variant_schema()
@@ -325,10 +326,12 @@ def _asset_problem(config: dict, name: str, users: list[str]) -> str:
             f"in none of: {'; '.join(where)}; supply the file with the config key '{asset.config_key}'")
 
 
-def training_datasets(config: dict, variant: str) -> dict[str, float | None]:
+def training_datasets(config: dict, variant: str | None = None) -> dict[str, float | None]:
     """Dataset name → sampling ratio (None: one pool) of a variant's training data: its ``train_data`` (a name,
-    a list = one pool of their images, or {name: ratio}), else ``data.train``."""
-    spec = config["variants"][variant].get("train_data", config["data"]["train"])
+    a list = one pool of their images, or {name: ratio}), else ``data.train`` (a name or a list = one pool), which
+    ``variant`` None gives."""
+    spec = config["data"]["train"] if variant is None else config["variants"][variant].get(
+        "train_data", config["data"]["train"])
     if isinstance(spec, str):
         return {spec: None}
     if isinstance(spec, list):
@@ -338,7 +341,7 @@ def training_datasets(config: dict, variant: str) -> dict[str, float | None]:
 
 def workflow_datasets(config: dict) -> list[str]:
     """Every dataset the workflow prepares: the training data of every variant, the validation and test sets."""
-    names = {config["data"]["train"], *config["data"]["test"]}
+    names = {*training_datasets(config), *config["data"]["test"]}
     if config["data"].get("validation"):
         names.add(config["data"]["validation"])
     for variant in config["variants"]:

@@ -1,7 +1,8 @@
 # Names, target lists and option strings shared by the rules, derived from the configuration and the library
 # (which holds the paper tables' specifications).
 
-from srrepro.config import qualitative_images, smoke_overrides, smoke_prepare_options, workflow_asset_files
+from srrepro.config import (qualitative_images, smoke_overrides, smoke_prepare_options, training_datasets,
+                            workflow_asset_files)
 from srrepro.models.released import RELEASED_MODELS, SPEC_PREFIX, model_id
 from srrepro.reporting.table_specs import (FIGURE_CAPTIONS, FIGURES, PAPER_TABLES, analysed_variants, protocol_metrics,
                                           recognition_models)
@@ -251,7 +252,7 @@ def index_spec():
     """What the index page shows: the data, the substitutions, every table's page and every figure."""
     datasets = config["data"]
     notes = [
-        f"training set: {datasets['train']}; validation: {datasets.get('validation')}; test sets: {', '.join(TEST_SETS)}",
+        f"training set: {' + '.join(training_datasets(config))}; validation: {datasets.get('validation')}; test sets: {', '.join(TEST_SETS)}",
         f"benchmark mirror: {datasets.get('mirror') or 'none (embedded demo photographs only)'}",
         f"ImageNet validation images (Table III): {datasets.get('imagenet') or 'not configured: Table III is n/a'}",
         f"seeds: {', '.join(map(str, SEEDS))}; variants trained: {len(VARIANTS)}",
