@@ -308,3 +308,90 @@ def test_without_tensorboard_nothing_is_written(data_dir, tmp_path, monkeypatch,
     run(variant("psnr"), data_dir, tmp_path)
     assert "tensorboard is not installed: no event files" in capsys.readouterr().err
     assert not (tmp_path / "tensorboard").exists() and (tmp_path / "model.pt").exists()
+
+
+# ---------------------------------------------------------------------------------------------- small images
+
+def _small_image_sets(root):
+    """Two prepared sets made by ``prepare`` from photographs written here (random colour): T91 with one image that
+    fits a 32-px HR patch (LR 12x12) and two that do not (LR 6x6 and 7x10), BSD200 with one that fits."""
+    import numpy as np
+    from PIL import Image
+
+    from srrepro.data.datasets import prepare_dataset
+
+    rng = np.random.default_rng(7)
+    sizes = {"T91": {"t1": (48, 48), "t20": (24, 24), "t9": (28, 40)}, "BSD200": {"100075": (40, 36)}}
+    for name, images in sizes.items():
+        (root / "mirror" / name).mkdir(parents=True)
+        for stem, (h, w) in images.items():
+            Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(root / "mirror" / name / f"{stem}.png")
+        prepare_dataset(name, root / name, 4, mirror=root / "mirror")
+    return root / "T91", root / "BSD200"
+
+
+def test_small_training_images_are_refused_by_default_and_skipped_on_request(tmp_path):
+    t91, bsd200 = _small_image_sets(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        PatchSampler(t91, scale=4, hr_patch=32, seed=0)
+    assert str(info.value) == (f"train.hr_patch (32) is larger than training image t20 of {t91} (LR (6, 6), HR "
+                               f"(24, 24)); lower train.hr_patch, or set train.small_images: skip to leave such images "
+                               f"out (counted in the run's manifest)")
+    pool = PatchSampler([t91, bsd200], scale=4, hr_patch=32, seed=0, small_images="skip")
+    assert pool.skipped == ["T91/t20", "T91/t9"] and [name for name, _, _ in pool.groups[0]] == ["t1", "100075"]
+    assert pool.skipped_record() == {"count": 2, "names": ["T91/t20", "T91/t9"], "reason": (
+        "LR side smaller than the LR patch of 8 px (train.hr_patch 32 / scale 4); train.small_images: skip")}
+    lr, hr = pool.sample(8)
+    assert lr.shape == (8, 3, 8, 8) and hr.shape == (8, 3, 32, 32)
+    assert PatchSampler(t91, scale=4, hr_patch=16, seed=0, small_images="skip").skipped_record() is None  # all fit
+    # nothing left: refused in one line, for a pool and for a mixture's folder
+    with pytest.raises(ConfigError, match=r"^train.small_images: skip leaves no training image in .*T91, .*BSD200: "
+                                          r"every LR image is smaller than the LR patch of 16 px \(train.hr_patch 64\); "
+                                          r"lower train.hr_patch$"):
+        PatchSampler([t91, bsd200], scale=4, hr_patch=64, seed=0, small_images="skip")
+    with pytest.raises(ConfigError, match=f"leaves no training image in {bsd200}: "):
+        PatchSampler({t91: 1, bsd200: 1}, scale=4, hr_patch=48, seed=0, small_images="skip")
+
+
+def test_skipped_images_are_logged_recorded_and_a_killed_run_resumes(tmp_path):
+    """A real ``srrepro train`` with train.small_images: skip on the pool T91 + BSD200: the log names the images left
+    out, the manifest records them; killed after iteration 1 and run again, the same run resumes (nothing moved
+    aside) and ends as an uninterrupted run does."""
+    import subprocess
+
+    t91, bsd200 = _small_image_sets(tmp_path)
+    spec = variant("psnr", hr_patch=32, iterations=3, checkpoint_every=1, small_images="skip")
+    assert run(spec, [t91, bsd200], tmp_path / "cut", stop_after=1) is None  # killed after iteration 1
+    argv = ["train", "--variant-json", json.dumps(spec), "--data", str(t91), "--data", str(bsd200),
+            "--run-dir", str(tmp_path / "cut"), "--out", str(tmp_path / "cut.pt"), "--log-file", str(tmp_path / "log")]
+    result = subprocess.run([sys.executable, "-m", "srrepro.cli", *argv], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "log").read_text()
+    assert ("train.small_images: skip: left out 2 training image(s) smaller than the LR patch of 8 px: T91/t20, "
+            "T91/t9") in log
+    assert f"resuming from checkpoint {tmp_path / 'cut' / 'checkpoints' / 'iter_00000001.pt'}" in log, log
+    assert "moved it to" not in log and sorted(p.name for p in tmp_path.glob("cut*")) == ["cut", "cut.pt"]
+    manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
+    assert manifest["skipped_images"]["count"] == 2 and manifest["skipped_images"]["names"] == ["T91/t20", "T91/t9"]
+    assert manifest["variant"]["train"]["small_images"] == "skip"
+    whole = run(spec, [t91, bsd200], tmp_path / "whole")
+    a, b = load_model(tmp_path / "cut.pt"), load_model(whole)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_a_run_from_before_small_images_existed_still_resumes(data_dir, tmp_path, capsys):
+    """A run folder whose manifest lacks train.small_images (written before the setting existed) holds the same run
+    as the default (refuse): it resumes rather than being moved aside."""
+    spec = variant("psnr", iterations=3, checkpoint_every=1)
+    assert run(spec, data_dir, tmp_path, stop_after=1) is None
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["variant"]["train"]["small_images"], manifest["skipped_images"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    run(spec, data_dir, tmp_path)
+    err = capsys.readouterr().err
+    assert "resuming from checkpoint" in err and "moved it to" not in err, err
+    assert not list(tmp_path.parent.glob(f"{tmp_path.name}.superseded-*"))
+    spec["train"]["small_images"] = "skip"  # a real change of the setting is one
+    run(spec, data_dir, tmp_path)
+    assert "changed: variant.train.small_images" in capsys.readouterr().err

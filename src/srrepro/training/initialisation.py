@@ -11,6 +11,7 @@ from srrepro.models.checkpoints import load_model, load_official
 from srrepro.models.pairs import DISCRIMINATOR_PREFIXES, GANPair
 from srrepro.models.rrsb_pruning import prune_generator
 from srrepro.models.spsagan import SPSAGenerator, dense_mask, rrdbnet_to_spsagan
+from srrepro.training import run_state
 from srrepro.training.patches import PatchSampler, describe_data
 from srrepro.training.procedures import Networks
 
@@ -61,7 +62,11 @@ def prune_for_training(cfg: dict, model: SPSAGenerator, data, seed: int, device:
     data of the run being pruned (this run's own patch sampler is untouched); ``fresh``: the seeded init to restore
     ("scratch")."""
     train = cfg["train"]
-    sampler = PatchSampler(data, cfg["scale"], train["hr_patch"], seed, train["augment"])
+    sampler = PatchSampler(data, cfg["scale"], train["hr_patch"], seed, train["augment"], train["small_images"])
+    skipped = {"skipped_images": sampler.skipped_record()} if sampler.skipped else {}
+    if skipped:
+        run_state.note(f"train.small_images: skip: Eq. 8 is measured without {len(sampler.skipped)} image(s) smaller "
+                       f"than the LR patch: {', '.join(sampler.skipped)}")
     batches = (sampler.sample(train["batch_size"])[0].to(device) for _ in range(train["prune_batches"]))
     model.to(device)
     stats = prune_generator(model, batches, train["prune_threshold"], keep_weights=fresh is None)
@@ -69,4 +74,4 @@ def prune_for_training(cfg: dict, model: SPSAGenerator, data, seed: int, device:
         result = model.load_state_dict({k: v for k, v in fresh.items() if not k.startswith("blocks.")}, strict=False)
         assert all(k.startswith("blocks.") for k in result.missing_keys) and not result.unexpected_keys
     return {"source": "measured", "data": describe_data(data), "batches": train["prune_batches"],
-            "batch_size": train["batch_size"], "weights": train["prune_weights"], **stats}
+            "batch_size": train["batch_size"], "weights": train["prune_weights"], **skipped, **stats}

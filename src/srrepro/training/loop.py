@@ -173,7 +173,7 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
         perceptual = perceptual_loss(cfg, features).to(device, memory_format=memory_format)
         if train["amp"] == "bf16":  # its steps run under bf16 autocast only
             perceptual.store_frozen_as(torch.bfloat16)
-    sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"])
+    sampler = PatchSampler(data_dir, cfg["scale"], train["hr_patch"], seed, train["augment"], train["small_images"])
     validator = (Validator(Path(val_dir), cfg["scale"], train["val_metrics"], device, asset_options)
                  if ranks.main and val_dir and train["validate_every"] else None)
     separate_d = nets.discriminator is not None and not isinstance(nets.model, GANPair)
@@ -187,7 +187,11 @@ def _train(cfg: dict, data_dir, out_dir: Path, ranks: distributed.Ranks, device:
                 manifest = run_manifest(cfg, seed, threads, device, describe_data(data_dir), val_dir, init_checkpoint,
                                         asset_options, perceptual_source, prior_source=prior_source,
                                         world_size=ranks.size, precision=precision,
-                                        prune_data=describe_data(prune_data) if prune else None)
+                                        prune_data=describe_data(prune_data) if prune else None,
+                                        skipped_images=sampler.skipped_record())
+                if sampler.skipped:
+                    run_state.note(f"train.small_images: skip: left out {len(sampler.skipped)} training image(s) "
+                                   f"smaller than the LR patch of {sampler.lr_patch} px: {', '.join(sampler.skipped)}")
                 checkpoint, state = _open_run(out_dir, manifest) or (None, None)
                 opened = {"checkpoint": checkpoint and str(checkpoint),
                           "finished": state is not None and state["iteration"] >= train["iterations"]

@@ -52,10 +52,12 @@ def _git_commit() -> str | None:
 
 def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, asset_options, perceptual_source,
                  pruning=None, prior_source=None, world_size: int = 1, precision: dict | None = None,
-                 prune_data=None) -> dict:
+                 prune_data=None, skipped_images: dict | None = None) -> dict:
     """``data``: the training data as :func:`srrepro.training.patches.describe_data` gives it (a folder, a pool
     (list) or {folder: ratio}); ``prune_data``: so described, the data Eq. 8 is measured on (pruning runs only,
-    part of the run's identity)."""
+    part of the run's identity); ``skipped_images``: the training images ``train.small_images: skip`` left out
+    (:meth:`srrepro.training.patches.PatchSampler.skipped_record`; not part of the identity: the data and the
+    setting decide it)."""
     fingerprints = {"train": data_fingerprint(data), "val": folder_fingerprint(val_dir) if val_dir else None}
     if prune_data is not None:
         fingerprints["prune"] = data_fingerprint(prune_data)
@@ -63,7 +65,7 @@ def run_manifest(cfg, seed, threads, device, data, val_dir, init_checkpoint, ass
         "variant": json.loads(json.dumps(cfg)), "seed": seed, "threads": threads, "device": str(device),
         "world_size": world_size, "precision": precision,
         "data_dir": data, "val_dir": str(val_dir) if val_dir else None,
-        "data_fingerprint": fingerprints,
+        "data_fingerprint": fingerprints, "skipped_images": skipped_images,
         "init_checkpoint": ({"path": str(init_checkpoint), "sha256": _file_sha256(init_checkpoint)}
                             if init_checkpoint else None),
         "git_commit": _git_commit(),
@@ -90,12 +92,25 @@ def _flatten(value, prefix: str = "") -> dict:
     return {prefix.rstrip("."): value}
 
 
+def _added_since(key: str, previous: dict, value) -> bool:
+    """Whether ``key`` is a train setting that the previous manifest lacks (the code gained it since) and that is at
+    its default now: the older run trained as the default does (e.g. ``train.small_images: refuse``)."""
+    from srrepro.training.variant import PRUNE_SETTINGS, TRAIN_SETTINGS
+
+    name = key.removeprefix("variant.train.")
+    setting = {**TRAIN_SETTINGS, **PRUNE_SETTINGS}.get(name) if name != key else None
+    return setting is not None and name not in previous and value == setting.default
+
+
 def changed_keys(previous: dict, current: dict) -> list[str]:
     """Dotted keys of the run identity (e.g. ``variant.train.lr_g``, ``seed``, ``init_checkpoint``) whose values
-    differ between two manifests."""
+    differ between two manifests. A train setting added to the code since the previous run, at its default now,
+    is no change (:func:`_added_since`)."""
     old, new = _flatten(_identity(previous)), _flatten(_identity(current))
     missing = object()
-    return sorted(k for k in old.keys() | new.keys() if old.get(k, missing) != new.get(k, missing))
+    earlier_train = (previous.get("variant") or {}).get("train") or {}
+    return sorted(k for k in old.keys() | new.keys() if old.get(k, missing) != new.get(k, missing)
+                  and not (k not in old and _added_since(k, earlier_train, new[k])))
 
 
 def extends(previous: dict, current: dict) -> bool:

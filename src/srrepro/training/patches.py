@@ -63,28 +63,59 @@ def describe_data(data: TrainingData) -> str | list[str] | dict[str, float]:
     return [str(f) for f in folders] if isinstance(data, (list, tuple)) else str(folders[0])
 
 
+SMALL_IMAGES = ("refuse", "skip")
+
+
 class PatchSampler:
     """Random aligned LR/HR crops with dihedral augmentation; batches are float32 in [0, 1].
 
     ``data``: a prepared folder, a list of them (one pool) or {folder: ratio} (see the module docstring).
+    ``small_images`` (the variant's ``train.small_images``): an image whose LR side is smaller than the LR patch is
+    refused (``"refuse"``, naming it) or left out (``"skip"``: listed in :attr:`skipped` as ``<folder name>/<image>``,
+    which :meth:`skipped_record` describes for the run's manifest); a folder of a mixture, or a pool, left without an
+    image is refused either way.
     """
 
-    def __init__(self, data: TrainingData, scale: int, hr_patch: int, seed: int, augment: bool = True):
+    def __init__(self, data: TrainingData, scale: int, hr_patch: int, seed: int, augment: bool = True,
+                 small_images: str = "refuse"):
         if hr_patch % scale:
             raise ConfigError(f"train.hr_patch ({hr_patch}) must be a multiple of the scale ({scale})")
+        if small_images not in SMALL_IMAGES:
+            raise ConfigError(f"train.small_images: {small_images!r} is not one of {', '.join(SMALL_IMAGES)}")
         self.scale, self.hr_patch, self.lr_patch, self.augment = scale, hr_patch, hr_patch // scale, augment
         folders, ratios = data_sources(data)
-        groups = [[(name, to_tensor(lr), to_tensor(hr)) for name, hr, lr in read_prepared(folder, scale)]
-                  for folder in folders]
-        for folder, group in zip(folders, groups):
-            for name, lr, _ in group:
-                if min(lr.shape[1:]) < self.lr_patch:
-                    raise ConfigError(f"train.hr_patch ({hr_patch}) is larger than training image {name} of "
-                                      f"{folder} (LR {tuple(lr.shape[1:])})")
+        groups, self.skipped = [], []
+        for folder in folders:
+            group = []
+            for name, hr, lr in read_prepared(folder, scale):
+                if min(lr.shape[:2]) >= self.lr_patch:
+                    group.append((name, to_tensor(lr), to_tensor(hr)))
+                elif small_images == "skip":
+                    self.skipped.append(f"{folder.name}/{name}")
+                else:
+                    raise ConfigError(f"train.hr_patch ({hr_patch}) is larger than training image {name} of {folder} "
+                                      f"(LR {lr.shape[:2]}, HR {hr.shape[:2]}); lower train.hr_patch, or set "
+                                      f"train.small_images: skip to leave such images out (counted in the run's "
+                                      f"manifest)")
+            groups.append(group)
         # a pool is one group; a mixture keeps one group per folder and draws the group by ratio
         self.groups = groups if ratios is not None else [[pair for group in groups for pair in group]]
+        empty = [str(f) for f, g in zip(folders, groups) if not g] if ratios is not None else (
+            [] if self.groups[0] else [", ".join(map(str, folders))])
+        if empty:
+            raise ConfigError(f"train.small_images: skip leaves no training image in {'; '.join(empty)}: every LR "
+                              f"image is smaller than the LR patch of {self.lr_patch} px (train.hr_patch {hr_patch}); "
+                              f"lower train.hr_patch")
         self.ratios = torch.tensor(ratios, dtype=torch.float64) if ratios is not None else None
         self.generator = torch.Generator().manual_seed(seed)
+
+    def skipped_record(self) -> dict | None:
+        """The images left out (``small_images: skip``) as recorded in a run's manifest, or None when none was."""
+        if not self.skipped:
+            return None
+        return {"count": len(self.skipped), "names": list(self.skipped),
+                "reason": f"LR side smaller than the LR patch of {self.lr_patch} px (train.hr_patch {self.hr_patch} "
+                          f"/ scale {self.scale}); train.small_images: skip"}
 
     def _pick(self) -> tuple[str, torch.Tensor, torch.Tensor]:
         gen = self.generator

@@ -56,6 +56,10 @@ TRAIN_SETTINGS: dict[str, Setting] = {
     "hr_patch": Setting(128, {"type": "integer", "minimum": 8},
                         "HR crop side (LR crop = hr_patch / scale); must equal the discriminator's input size"),
     "augment": Setting(True, {"type": "boolean"}, "random dihedral (flip / transpose) augmentation"),
+    "small_images": Setting("refuse", {"enum": ["refuse", "skip"]},
+                            "training images whose LR side is smaller than the LR patch: refuse (stop, naming the "
+                            "image) or skip (leave them out, counted and named in the run's log and in manifest.json's "
+                            "skipped_images; training stops if none is left)"),
     "lr_g": Setting(1e-4, _RATE, "Adam learning rate of the generator (and a shared extractor)"),
     "lr_d": Setting(1e-4, _RATE, "Adam learning rate of the discriminator"),
     "lr_g_overrides": Setting({}, {"type": "object", "additionalProperties": _RATE},
