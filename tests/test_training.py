@@ -395,3 +395,17 @@ def test_a_run_from_before_small_images_existed_still_resumes(data_dir, tmp_path
     spec["train"]["small_images"] = "skip"  # a real change of the setting is one
     run(spec, data_dir, tmp_path)
     assert "changed: variant.train.small_images" in capsys.readouterr().err
+
+
+def test_t91_at_a_96_px_patch_refuses_or_skips_its_one_small_image(mirror_dir, tmp_path):
+    """The real T91 (mirror): only t20 (78x78, LR 19x19 at x4) is smaller than a 96-px HR patch."""
+    from srrepro.data.datasets import prepare_dataset
+
+    if not (mirror_dir / "T91").is_dir():
+        skip_unless_ci(f"mirror {mirror_dir} has no T91/ folder")
+    prepare_dataset("T91", tmp_path / "T91", 4, mirror=mirror_dir)
+    with pytest.raises(ConfigError, match=r"^train.hr_patch \(96\) is larger than training image t20 of .*T91 \(LR "
+                                          r"\(19, 19\), HR \(76, 76\)\); lower train.hr_patch, or set "):
+        PatchSampler(tmp_path / "T91", scale=4, hr_patch=96, seed=0)
+    sampler = PatchSampler(tmp_path / "T91", scale=4, hr_patch=96, seed=0, small_images="skip")
+    assert sampler.skipped == ["T91/t20"] and len(sampler.groups[0]) == 90
