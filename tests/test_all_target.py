@@ -187,7 +187,8 @@ def test_overview_and_model_analysis(project):
     overview = pd.read_csv(root / "reports" / "tables" / "overview.csv", index_col=0, dtype=str)
     srcnn = "SRCNN (published: VDSR Table 3)"  # the literature's rows for Set5, below this run's
     assert list(overview.index) == ["Bicubic", "ESRGAN", "FASRGAN", "ESRGAN (released)",
-                                    "Bicubic (published: ESRGAN suppl. Table 2)", srcnn, "VDSR (published: VDSR Table 3)"]
+                                    "Bicubic (published: ESRGAN suppl. Table 2)", srcnn,
+                                    "VDSR (published: VDSR Table 3)"]
     assert (overview.loc[srcnn, "Set5 PSNR"], overview.loc[srcnn, "Set5 PI"]) == ("30.48", "–")
     means = _summary(root)
     for label, model in (("Bicubic", "bicubic"), ("ESRGAN", "esrgan"), ("FASRGAN", "fasrgan")):

@@ -86,7 +86,8 @@ def test_psnr_models_are_held_against_srcnns_published_psnr_where_published(tmp_
     rows.to_csv(tmp_path / "all.csv", index=False)
     effects = write_training_effects([tmp_path / "all.csv"], VARIANTS, {}, {}, tmp_path / "t.md", tmp_path / "t.csv")
     srcnn = effects[effects["compared with"] == "SRCNN (published: VDSR Table 3)"].set_index("seed")
-    assert list(srcnn["variant"]) == ["psnr", "psnr"] and set(srcnn["dataset"]) == {"Set5"}  # no GAN phase, no demo_test
+    # no GAN phase, no demo_test
+    assert list(srcnn["variant"]) == ["psnr", "psnr"] and set(srcnn["dataset"]) == {"Set5"}
     assert srcnn.loc[0, "ΔPSNR"] == pytest.approx(30.53 - 30.48) and srcnn.loc[0, "verdict"] == HOLDS
     assert srcnn.loc[1, "ΔPSNR"] == pytest.approx(30.45 - 30.48) and srcnn.loc[1, "verdict"] == FAILS
     assert (srcnn["expected"] == EXPECTED_LITERATURE).all() and srcnn["ΔLPIPS"].isna().all()

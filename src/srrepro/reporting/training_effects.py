@@ -54,7 +54,8 @@ def _reference(variant: str, variants: dict[str, dict]) -> tuple[str, str]:
 def training_effects(rows: pd.DataFrame, variants: dict[str, dict], manifests: dict[str, str] | None = None,
                      labels: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per (trained model, seed, test set): PSNR and LPIPS, their change against the reference and the
-    verdict; a PSNR-oriented model gets a second row against SRCNN's published PSNR where the test set has one. ``variants``: {name: {procedure, init_from}}; ``manifests``: {'<variant>-s<seed>': manifest path}."""
+    verdict; a PSNR-oriented model gets a second row against SRCNN's published PSNR where the test set has one.
+    ``variants``: {name: {procedure, init_from}}; ``manifests``: {'<variant>-s<seed>': manifest path}."""
     means = dataset_means(rows).pivot_table(index=["model", "dataset"], columns="metric", values="value",
                                             aggfunc="first", dropna=False)
     labels = labels or {}
