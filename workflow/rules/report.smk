@@ -116,7 +116,7 @@ rule paper_table:
         title=lambda w: TABLES[w.table].title,
         interval=config["reports"].get("claim_interval", "anova"),
     shell:
-        "{params.cli} paper-table {wildcards.table} --summary {input.summary} {input.metrics} {input.recognition}"
+        "{params.cli} paper-table {wildcards.table} {input.metrics} {input.recognition} --summary {input.summary}"
         " --interval {params.interval} --datasets {params.datasets:q}"
         " --scale-note {params.note:q} --md {output.md} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
