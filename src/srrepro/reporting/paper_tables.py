@@ -29,7 +29,7 @@ TIE = "tie"  # the paper's two numbers are equal
 CLAIM_COLUMNS = ["claim", "our_dataset", "dataset", "paper", "ours", "difference", "seeds × images", "seeds to decide",
                  "released", "released difference"]
 NOT_RELEASED = "–"  # a claim about a method whose weights were not released
-RELEASED_NOT_EVALUATED = "released weights not evaluated: run `snakemake released` (fetches the weights; see README)"
+RELEASED_NOT_EVALUATED = "released weights not evaluated: run `snakemake released` (fetches the weights; see docs/paper-scale.md)"
 
 
 def _published_lookup(spec: TableSpec) -> dict[tuple[str, str, str, str], float]:

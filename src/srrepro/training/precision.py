@@ -2,7 +2,7 @@
 
 ``auto`` is bf16 autocast with channels_last where the device computes bf16 natively (a CUDA GPU that supports it;
 a CPU with AVX512-BF16 or AMX-BF16 instructions), else fp32 with channels_last as configured. On such CPUs it trains
-the demo's networks 1.4-1.7 times faster (the README gives the measurement and what it does to the results). The
+the demo's networks 1.4-1.7 times faster (docs/demo.md gives the measurement and what it does to the results). The
 papers trained in fp32, so the paper configuration keeps fp32; evaluation is fp32 unless asked otherwise.
 """
 
