@@ -219,14 +219,14 @@ def cmd_train(args) -> None:
     from srrepro.training import run_state, train_variant
 
     main_rank = os.environ.get("RANK", "0") == "0"  # every rank of a torchrun job runs this; rank 0 owns the folder
+    data, prune_data = _training_data(args), _training_data(args, "prune_data")  # refused before the folder is made
     with contextlib.ExitStack() as owner:
         if main_rank:  # the run folder first, then its log: a trainer refused here leaves the owner's log alone
             open_log = (lambda: _output_to(args.log_file)) if args.log_file else None
             owner.enter_context(run_state.claim(Path(args.run_dir), then=open_log))
-        final = train_variant(json.loads(args.variant_json), _training_data(args), args.run_dir, seed=args.seed,
+        final = train_variant(json.loads(args.variant_json), data, args.run_dir, seed=args.seed,
                               threads=args.threads, val_dir=args.val, init_checkpoint=args.init,
-                              asset_options=_asset_options(args), publish_to=args.out,
-                              prune_data=_training_data(args, "prune_data"))
+                              asset_options=_asset_options(args), publish_to=args.out, prune_data=prune_data)
     if main_rank:
         print(f"final model: {final}")
 
