@@ -464,7 +464,7 @@ def _built_perceptual(cfg: dict, asset_cache: Path, monkeypatch) -> tuple[nn.Mod
     return losses.perceptual_loss(cfg, features), vgg.features.eval()
 
 
-@pytest.mark.parametrize("which, layer, stop", [("paper", "vgg19_relu5_4", 36)])
+@pytest.mark.parametrize("which, layer, stop", [("paper", "vgg19_relu5_4", 36), ("demo", "vgg16_relu5_3", 30)])
 def test_table6_trains_srgan_ledigs_objective_and_only_the_mechanism_differs(which, layer, stop, asset_cache,
                                                                             monkeypatch):
     cfgs = {name: resolved(which, name) for name in ("srgan", "srgan_fa", "srgan_fs")}
