@@ -108,3 +108,28 @@ def test_a_run_without_published_test_sets_says_so(tmp_path):
     assert list(effects["compared with"]) == ["bicubic"]
     assert ("- SRCNN's published PSNR: none for this run's test sets (demo_test); published values exist for Set5, "
             "Set14, BSD100, Urban100 (srrepro/reporting/published/literature.csv).") in (tmp_path / "t.md").read_text()
+
+
+def test_the_command_reads_each_runs_manifest(tmp_path):
+    """`srrepro training-effects --manifest MODEL=PATH` (as the workflow calls it): the run's precision is shown; a
+    manifest is an input, not an output the command checks for writing."""
+    import json
+    import subprocess
+    import sys
+
+    rows = [(model, "Set5", image, metric, value, "") for model, base in (("bicubic", 28.0), ("rrdb_psnr-s0", 29.0))
+            for image in ("a", "b") for metric, value in (("psnr", base), ("lpips", 0.3 - base / 100))]
+    metrics = []
+    for model in ("bicubic", "rrdb_psnr-s0"):
+        path = tmp_path / f"{model}.csv"
+        pd.DataFrame([r for r in rows if r[0] == model],
+                     columns=["model", "dataset", "image", "metric", "value", "note"]).to_csv(path, index=False)
+        metrics.append(str(path))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"precision": {"amp": "fp32", "channels_last": False, "chosen": "as configured"}}))
+    result = subprocess.run([sys.executable, "-m", "srrepro.cli", "training-effects", *metrics, "--variants",
+                             json.dumps({"rrdb_psnr": {"procedure": "psnr", "init_from": None}}),
+                             "--manifest", f"rrdb_psnr-s0={manifest}", "--md", str(tmp_path / "t.md"),
+                             "--csv", str(tmp_path / "t.csv")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "fp32 (as configured)" in (tmp_path / "t.md").read_text()

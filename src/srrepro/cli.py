@@ -248,7 +248,7 @@ def cmd_overview(args) -> None:
 def cmd_training_effects(args) -> None:
     from srrepro.reporting.training_effects import write_training_effects
 
-    write_training_effects(args.metric_files, json.loads(args.variants), dict(args.manifest or []),
+    write_training_effects(args.metric_files, json.loads(args.variants), dict(args.run_manifests or []),
                            json.loads(args.labels or "{}"), args.md, args.csv, args.html, args.scale_note)
     print(Path(args.md).read_text())
 
@@ -442,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("training-effects", help="each trained model against bicubic or its start, per seed")
     p.add_argument("metric_files", nargs="+", help="per-image metric CSVs of bicubic and the trained models")
     p.add_argument("--variants", required=True, help="JSON object: variant -> {procedure, init_from}")
-    p.add_argument("--manifest", action="append", type=_name_value("MODEL=PATH"), metavar="MODEL=PATH",
+    p.add_argument("--manifest", dest="run_manifests", action="append", type=_name_value("MODEL=PATH"),
+                   metavar="MODEL=PATH",
                    help="a run's manifest.json (repeat), MODEL as '<variant>-s<seed>'")
     p.add_argument("--labels", help="JSON object: variant name -> display label")
     _add_table_outputs(p)
