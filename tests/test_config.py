@@ -31,6 +31,16 @@ def test_demo_configuration_validates():
     validate_config(load("config.yaml"), SCHEMA)
 
 
+def test_workstation_configuration_validates():
+    """The workstation scale: the 291 pool, three seeds, the benchmark sets, every Table I/IV/V variant."""
+    check_duplicate_keys(REPO / "config" / "workstation.yaml")
+    workstation = load("config/workstation.yaml")
+    validate_config(workstation, SCHEMA)
+    assert workstation["data"]["train"] == ["T91", "BSD200"] and workstation["seeds"] == [0, 1, 2]
+    assert {"rrdb_psnr", "esrgan", "fasrgan", "fasrgan_l2_0p05", "fasrgan_l2_0p005", "fasrgan_wo_fa", "fs_psnr",
+            "fs_srgan", "fs_wo_fs", "fa_fs_srgan"} <= set(workstation["variants"])
+
+
 def test_paper_configuration_validates_once_the_segmentation_weights_are_at_hand(sftgan_seg_file, tmp_path):
     check_duplicate_keys(REPO / "config" / "paper.yaml")
     paper = load("config/paper.yaml")

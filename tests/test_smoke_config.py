@@ -29,7 +29,7 @@ KEPT_TRAIN = ("hr_patch", "lr_g", "lr_d", "lr_g_overrides", "lr_schedule", "mile
               "val_metrics", "prune_weights")
 
 
-@pytest.fixture(params=["config/paper.yaml", "config.yaml"])
+@pytest.fixture(params=["config/paper.yaml", "config.yaml", "config/workstation.yaml"])
 def config(request) -> dict:
     return {k: v for k, v in yaml.safe_load((REPO / request.param).read_text()).items() if not k.startswith("_")}
 
