@@ -132,11 +132,6 @@ def _set(path: str, value):
      "config key 'variants.spsagan_rrsb_psnr.init_from': 'released:rrdb_psnr' is no variant of this configuration; "
      "a pruning variant (generator.prune) starts from a trained variant, on whose training data the pruning is "
      "measured"),
-    (lambda config: config["reports"]["datasets"].update({"OST Fig. 11": "OST300_fig11"}),
-     "config key 'reports.datasets.OST Fig. 11': 'OST300_fig11' is images of OST300, which is not in data.test; "
-     "add it there"),
-    (lambda config: config["reports"]["datasets"].update({"OST Fig. 11": "OST300_fig12"}),
-     "config key 'reports.datasets.OST Fig. 11': 'OST300_fig12' is not in data.test (nor a subset: OST300_fig11)"),
     (_set("scale", 2), "config key 'variants.rrdb_psnr.generator.scale' (also in "),
     (_set("variants.spsa_seg.generator.prior", "ost"),
      "asset 'sftgan-seg' (segmentation_OST_bic.pth: SFTGAN OutdoorSceneSeg segmentation network (local file only)) "
