@@ -72,7 +72,7 @@ def project(tmp_path_factory) -> Path:
     for folder in ("results/prepared", "data", "results/models", "results/train", "results/sr", "results/metrics",
                    "reports/tables", "reports/figures"):
         (root / folder).mkdir(parents=True)
-    for file in ("results/recognition.csv", "results/summary.csv", "reports/index.html"):
+    for file in ("results/recognition.csv", "results/summary.csv", "reports/index.html", "reports/results.md"):
         (root / file).write_text("placeholder\n")
     (root / "reports/metrics.json").write_text("{}\n")
     _dvc(["commit", "-f"], root)
