@@ -13,7 +13,7 @@ from PIL import Image
 
 from srrepro.data.assets import fetch_asset
 from srrepro.imaging.matlab import imresize, imresize_to, rgb2gray_uint8
-from srrepro.errors import MetricUnavailable
+from srrepro.errors import ConfigError, MetricUnavailable
 from srrepro.metrics import get_metric
 from srrepro.metrics import nrqm_features as nf
 from srrepro.metrics.ma import MaMetric, make_ma
@@ -371,9 +371,11 @@ def test_ma_uses_each_feature_group_with_matlab_indices(tmp_path):
 
 
 def test_ma_unavailable_without_or_with_unreadable_model(tmp_path):
-    with pytest.raises(MetricUnavailable) as err:
-        make_ma({"cache_dir": tmp_path / "empty", "local_paths": {"nrqm-model": str(tmp_path / "missing.mat")}})
+    with pytest.raises(MetricUnavailable) as err:  # no model anywhere: Ma is n/a, saying why
+        make_ma({"cache_dir": tmp_path / "empty"})
     assert err.value.metric == "ma" and "nrqm-model" in err.value.reason
+    with pytest.raises(ConfigError, match="missing.mat"):  # a local file that is not there: an error naming it
+        make_ma({"cache_dir": tmp_path / "empty", "local_paths": {"nrqm-model": str(tmp_path / "missing.mat")}})
     junk = tmp_path / "junk.mat"
     junk.write_bytes(b"not a mat file")
     with pytest.raises(MetricUnavailable) as err:
