@@ -101,7 +101,7 @@ def test_table1_cells_differences_substitutes_and_claims():
     assert lpips["released"] == UNKNOWN  # the released weights were not evaluated
     assert claims.loc["FASRGAN has lower LPIPS than ESRGAN on Urban100"][["paper", "ours"]].tolist() == [HOLDS, UNKNOWN]
     assert claims.loc["FASRGAN has lower PI than ESRGAN on demo_test"]["ours"] == UNKNOWN
-    assert lpips["seeds × images"] == "2 × 4" and lpips["difference"].startswith("+0.0100 [")
+    assert lpips["seeds × images"] == "2 × 4" and lpips["ours_interval"].startswith("+0.0100 [")
     assert judge_claims(spec, long)["ours"].eq(UNKNOWN).all()  # without per-image values nothing is judged
 
     text = to_markdown(document(spec, long, judge_claims(spec, long, _values(summary)), "demo scale"))

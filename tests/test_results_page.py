@@ -15,7 +15,7 @@ from srrepro.reporting.results_page import git_commit
 
 def _claims_csv(path, table, verdicts):
     rows = [{"table": table, "metric": "claim", "claim": f"A{i} beats B on Set5", "paper": "holds", "ours": v,
-             "difference": "+0.0100 [+0.0050, +0.0150]" if v in ("holds", "fails") else "",
+             "ours_interval": "+0.0100 [+0.0050, +0.0150]" if v in ("holds", "fails") else "",
              "seeds to decide": "7" if v == "undecided" else "", "released": "–"} for i, v in enumerate(verdicts)]
     rows.append({"table": table, "metric": "PSNR", "claim": "", "paper": "30.1"})  # a value row, not a claim
     pd.DataFrame(rows).to_csv(path, index=False)

@@ -26,8 +26,8 @@ from srrepro.reporting.summary import DIGITS, read_metric_files, read_summary, s
 from srrepro.reporting.table_specs import TABLES, TableSpec
 
 TIE = "tie"  # the paper's two numbers are equal
-CLAIM_COLUMNS = ["claim", "our_dataset", "dataset", "paper", "ours", "difference", "seeds × images", "seeds to decide",
-                 "released", "released difference"]
+CLAIM_COLUMNS = ["claim", "our_dataset", "dataset", "paper", "ours", "ours_interval", "seeds × images",
+                 "seeds to decide", "released", "released_interval"]
 NOT_RELEASED = "–"  # a claim about a method whose weights were not released
 RELEASED_NOT_EVALUATED = "released weights not evaluated: run `snakemake released` (fetches the weights; see docs/paper-scale.md)"
 
@@ -176,13 +176,13 @@ def judge_claims(spec: TableSpec, long: pd.DataFrame, values: pd.DataFrame | Non
                 "datasets": [],
                 "verdicts": [],
                 "ours": ours.verdict if ours else UNKNOWN,
-                "difference": ours.text(digits) if ours else "",
+                "ours_interval": ours.text(digits) if ours else "",
                 "seeds × images": f"{ours.seeds} × {ours.images}" if ours else "",
                 "seeds to decide": ("" if not ours or ours.verdict != UNDECIDED else
                                     str(ours.seeds_needed) if ours.seeds_needed else "more seeds cannot"),
                 "released": (released.verdict if released else UNKNOWN) if better.released and worse.released
                 else NOT_RELEASED,
-                "released difference": released.text(digits) if released else "",
+                "released_interval": released.text(digits) if released else "",
             }
         group["datasets"].append(claim.dataset)
         group["verdicts"].append(verdict(better.paper, worse.paper, lower))
@@ -269,7 +269,8 @@ def protocol_note(spec: TableSpec) -> Bullets:
 def claims_blocks(claims: pd.DataFrame, released: bool, method: str) -> list:
     """The claims table and how to read it: each verdict with its mean paired difference and 95 % interval."""
     shown = claims.rename(columns={"paper": "paper's numbers", "released": "released weights",
-                                   "difference": "ours: mean difference [95 % CI]"})
+                                   "ours_interval": "ours: mean difference [95 % CI]",
+                                   "released_interval": "released difference"})
     columns = ["claim", "paper's numbers", "ours", "ours: mean difference [95 % CI]", "seeds × images",
                "seeds to decide"] + (["released weights", "released difference"] if released else [])
     return [Table(shown[columns], "claims", verdict_columns=("paper's numbers", "ours")

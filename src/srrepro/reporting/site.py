@@ -23,10 +23,10 @@ def claims_from_tables(table_csvs: list[str | Path]) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         frames.append(frame[frame["metric"] == "claim"])
     claims = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["table", "claim", "paper", "ours", "difference", "seeds to decide", "released"])
-    claims = claims[["table", "claim", "paper", "ours", "difference", "seeds to decide", "released"]].fillna("")
+        columns=["table", "claim", "paper", "ours", "ours_interval", "seeds to decide", "released"])
+    claims = claims[["table", "claim", "paper", "ours", "ours_interval", "seeds to decide", "released"]].fillna("")
     return claims.rename(columns={"paper": "paper's numbers", "released": "released weights",
-                                  "difference": "ours: mean difference [95 % CI]"})
+                                  "ours_interval": "ours: mean difference [95 % CI]"})
 
 
 def _tally(claims: pd.DataFrame, column: str) -> str:
