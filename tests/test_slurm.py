@@ -29,6 +29,7 @@ import yaml
 
 from conftest import REPO, skip_unless_ci
 from srrepro.models.checkpoints import load_model
+from srrepro.reporting.table_specs import protocol_metrics
 from srrepro.training import run_state, train_variant
 
 SCRIPTS = REPO / "tests" / "slurm"
@@ -176,7 +177,8 @@ def test_every_job_ran_on_slurm_with_the_profiles_resources(cluster, run):
         assert job.State == ("CANCELLED by 0" if job.JobID == run.cancelled else "COMPLETED"), job
     for model, target in zip(MODELS, TARGETS):
         metrics = pd.read_csv(run.dir / target)
-        assert (metrics["model"] == model).all() and len(metrics) == 3 * 2, metrics  # 3 demo_test images
+        # 3 demo_test images x (psnr, ssim and the tables' protocol metrics, psnr_rgb and ssim_rgb)
+        assert (metrics["model"] == model).all() and len(metrics) == 3 * (2 + len(protocol_metrics())), metrics
         psnr = metrics[metrics["metric"] == "psnr"]["value"]
         assert psnr.between(15, 45).all(), metrics
     print(f"snakemake through profiles/slurm: {run.seconds:.0f} s")
