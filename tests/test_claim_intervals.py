@@ -83,6 +83,7 @@ def test_one_seed_uses_the_images_and_one_image_uses_the_seeds():
     assert interval(recognition).verdict == HOLDS
     single = interval(np.array([[0.3]]))
     assert single.verdict == UNDECIDED and "one value" in single.reason
+    assert single.text() == "+0.3000 (no interval: one value each (one seed and one image))"
 
 
 def test_bootstrap_is_reproducible():

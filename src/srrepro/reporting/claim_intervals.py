@@ -92,6 +92,8 @@ class Interval:
         """``'+0.0123 [+0.0051, +0.0195]'`` (or the reason it is n/a)."""
         if self.verdict == UNKNOWN:
             return f"n/a ({self.reason})" if self.reason else "n/a"
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            return f"{self.mean:+.{digits}f} (no interval: {self.reason or 'no spread to estimate'})"
         return f"{self.mean:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
 
 
@@ -161,7 +163,7 @@ def interval(d: np.ndarray, method: str = "anova", level: float = LEVEL) -> Inte
     mean = float(d.mean())
     if s * i < 2:
         return Interval(mean, math.nan, math.nan, s, i, method, UNDECIDED, None,
-                        "one value each: no interval (one seed and one image)")
+                        "one value each (one seed and one image)")
     if not np.isfinite(d).all():
         return Interval(math.nan, math.nan, math.nan, s, i, method, UNKNOWN, None, "a value is missing")
     low, high = anova_interval(d, level) if method == "anova" else bootstrap_interval(d, level)
