@@ -86,7 +86,7 @@ def test_image_below_two_blocks_is_na_with_reason(asset_cache):
 
 
 def test_flat_image_is_na_with_reason(asset_cache):
-    """A black SR image (a collapsed generator: the paper smoke run's SPSAGAN after a few iterations from scratch) has no
+    """A black SR image (a collapsed generator: the paper smoke run's SPSAGAN after 2 iterations from scratch) has no
     block with defined features: n/a with the reason instead of numpy's 'SVD did not converge' ending the job."""
     metric = _or_skip(lambda: get_metric("niqe", {"cache_dir": asset_cache}))
     with pytest.raises(MetricUnavailable, match="4 of 4 blocks have undefined features"):

@@ -1,6 +1,6 @@
 """The paper grid as a smoke run: ``snakemake --cores all --configfile FILE`` with FILE = config/paper.yaml plus
 ``smoke: true``, ``data.mirror`` and ``data.imagenet``, end to end on CPU, on tiny images this test makes for every
-dataset the configuration names (in the layouts srrepro.data.datasets reads). Every variant trains 1 iteration with
+dataset the configuration names (in the layouts srrepro.data.datasets reads). Every variant trains 2 iterations with
 its real architecture; every table, figure and index.html must come out, each report opening with the smoke
 statement (random stand-ins for the download-only weights)."""
 
@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
-from srrepro.config import SMOKE_IMAGES, SMOKE_ITERATIONS, smoke_overrides
+from srrepro.config import SMOKE_IMAGES, smoke_overrides
 from srrepro.data.dataset_sources import SR_DATASETS, SUBSETS, get_source
 from srrepro.data.stand_ins import PROVENANCE
 from srrepro.reporting.table_specs import FIGURES, PAPER_TABLES
@@ -112,7 +112,7 @@ def test_paper_grid_smoke_run(tmp_path):
         assert (results / "models" / name / "seed0" / "model.pt").stat().st_size > 0, name
         assert not (results / "models" / name / "seed1").exists(), name
         manifest = json.loads((results / "train" / name / "seed0" / "manifest.json").read_text())
-        assert manifest["variant"]["train"]["iterations"] == SMOKE_ITERATIONS, name
+        assert manifest["variant"]["train"]["iterations"] == 2, name
         assert manifest["variant"]["train"]["hr_patch"] == variant["train"]["hr_patch"], name
         perceptual = manifest["assets"]["perceptual"]
         if perceptual and perceptual["name"] in STAND_IN_ASSETS:  # VGG19: a stand-in

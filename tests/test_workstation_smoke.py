@@ -1,5 +1,5 @@
 """The workstation scale as a smoke run: config/workstation.yaml plus ``smoke: true`` and a generated ``data.mirror``
-(T91, BSD200, Set5, Set14, BSD100 in their mirror layouts), end to end on CPU: every variant trains 1 iteration on the
+(T91, BSD200, Set5, Set14, BSD100 in their mirror layouts), end to end on CPU: every variant trains 2 iterations on the
 291 pool with its real networks and patch size, every test set is evaluated, and the tables judge the claims with
 their intervals."""
 

@@ -374,7 +374,7 @@ def training_data_arguments(config: dict, variant: str, root: str) -> str:
     return arguments + (" " + _data_arguments(pruning, root, "prune-data") if pruning else "")
 # ---------------------------------------------------------------------------------------------- smoke runs
 
-SMOKE_ITERATIONS = 1  # one G and one D step each, then a checkpoint, a validation and the final model
+SMOKE_ITERATIONS = 2  # two G and D steps each, then a checkpoint, a validation and the final model
 SMOKE_BATCH_SIZE = 1
 SMOKE_TEST_LR_CROP = 96  # test / validation images: central crop of at most 96x96 LR pixels
 SMOKE_IMAGES = 2  # images kept per prepared dataset (training sets are not cropped: hr_patch must fit)
