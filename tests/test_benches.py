@@ -60,9 +60,15 @@ def test_bench_models_times_every_network_and_the_spsa_attention():
     assert "SPSA attention, LR 24x24 (N = 576), inference: row chunks" in out and "ratio" in out
 
 
-def test_bench_released_estimates_every_released_model(mirror_dir):
-    out = _bench("bench_released.py", "--mirror", str(mirror_dir / "SelfExSR"), "--sets", "Set5", "--images", "1",
+def test_bench_released_estimates_every_released_model(mirror_dir, tmp_path):
+    """On the smallest real Set5 image (butterfly, 64x64 LR): every released model is a paper-size network."""
+    folder = tmp_path / "Set5" / "image_SRF_4"
+    folder.mkdir(parents=True)
+    butterfly = mirror_dir / "SelfExSR" / "Set5" / "image_SRF_4" / "img_003_SRF_4_LR.png"
+    (folder / butterfly.name).symlink_to(butterfly)
+    out = _bench("bench_released.py", "--mirror", str(tmp_path), "--sets", "Set5", "--images", "1",
                  "--extra-set", "Urban100=6.0", "--threads", "1")
+    assert "1 LR images timed (0.004 MP) from Set5" in out, out
     assert "absent from" in out and "Set5 (min)" in out and "Urban100 (min)" in out
     for spec in RELEASED_MODELS.values():
         assert f"| {spec.label} |" in out, spec.label
